@@ -1,0 +1,45 @@
+# The one place the exact torch version is pinned (CPU wheel on the dev machines).
+TORCH_VERSION := 2.13.0
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(TORCH_VERSION)
+export OMP_NUM_THREADS ?= 1
+export WANDB_MODE ?= offline
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-all train lint format tables clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==$(TORCH_VERSION)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv, install torch==$(TORCH_VERSION), then the package with dev extras
+
+test: $(STAMP) ## Run the default test suite (excludes tests marked slow)
+	$(PY) -m pytest -m "not slow" -q
+
+test-all: $(STAMP) ## Run every test, slow ones included
+	$(PY) -m pytest -q
+
+train: $(STAMP) ## Train the paper's N-body EGNN (python train.py experiment=nbody)
+	$(PY) train.py experiment=nbody
+
+lint: $(STAMP) ## Lint and check formatting with ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP) ## Format and fix with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+tables: $(STAMP) ## Regenerate the README tables from results/
+	$(PY) -m egnn.reporting.tables --readme README.md
+
+clean: ## Remove caches (keeps .venv, data/ and outputs/)
+	rm -rf .pytest_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,183 @@
+"""The E(n) equivariant graph convolutional layer (EGCL) of Satorras et al. (2021)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from egnn.nn.segment import segment_mean, segment_sum
+
+COORD_AGGREGATIONS = ("mean", "sum")
+
+
+class EGCL(nn.Module):
+    r"""E(n) equivariant graph convolutional layer.
+
+    For every directed edge (i receives from j), with :math:`d_{ij} = \|x_i - x_j\|^2`:
+
+    .. math::
+        m_{ij} &= \phi_e(h_i, h_j, d_{ij}, a_{ij})                                 && \text{(3)} \\
+        x_i' &= x_i + C \sum_{j} (x_i - x_j)\, \phi_x(m_{ij})                      && \text{(4)} \\
+        m_i &= \sum_{j} m_{ij}                                                     && \text{(5)} \\
+        h_i' &= h_i + \phi_h(h_i, m_i)                                             && \text{(6)}
+
+    With ``attention=True`` (edge inference, eq. 8) :math:`m_{ij} \leftarrow m_{ij}\,
+    \sigma(\phi_{inf}(m_{ij}))`. With ``velocity=True`` (eq. 7) the coordinate update becomes
+    :math:`v_i' = \phi_v(h_i) v_i + C \sum_j (x_i - x_j) \phi_x(m_{ij})`, :math:`x_i' = x_i + v_i'`,
+    where :math:`v_i` is the velocity given to the layer. :math:`C = 1/\deg(i)` for
+    ``coord_agg="mean"`` and :math:`C = 1` for ``"sum"``.
+
+    The first linear layer of :math:`\phi_e` acts on the concatenation :math:`[h_i, h_j, d_{ij},
+    a_{ij}]`; it is evaluated as :math:`W_1 h_i + W_2 h_j + w_d d_{ij} + W_a a_{ij} + b`, with the
+    node projections computed once per node instead of once per edge. The parameters are those of
+    the concatenated layer, so the result is the same function.
+
+    Args:
+        hidden_nf: node feature size F (input and output).
+        edge_attr_nf: size A of the edge attributes :math:`a_{ij}` (0 for none).
+        act: activation module class (default SiLU).
+        residual: add :math:`h_i` to :math:`\phi_h` (eq. 6); on in all paper runs.
+        attention: edge inference gate on the messages (eq. 8).
+        update_coords: update coordinates; off gives an E(n)-invariant layer that returns x as is.
+        velocity: velocity variant (eq. 7); ``forward`` then needs ``vel``.
+        coord_agg: ``"mean"`` or ``"sum"`` aggregation of the coordinate messages.
+        normalize: divide :math:`x_i - x_j` by its norm (plus ``norm_eps``) in eq. 4.
+        tanh: squash :math:`\phi_x` with tanh and scale by ``coord_range``.
+        coord_range: scale of the tanh output (only with ``tanh=True``).
+        coord_clamp: clamp each per-edge coordinate message elementwise to
+            ``[-coord_clamp, coord_clamp]`` (the release uses 100); ``None`` disables it.
+        norm_eps: added under the square root with ``normalize`` (no NaN gradient at zero distance).
+
+    Shapes:
+        h: [N, F]; x: [N, D]; edge_index: [2, E]; edge_attr: [E, A]; vel: [N, D];
+        coord_count: [N, 1] (optional precomputed in-degree, clamped to >= 1).
+        Returns h' [N, F] and x' [N, D].
+    """
+
+    def __init__(
+        self,
+        hidden_nf: int,
+        edge_attr_nf: int = 0,
+        act: type[nn.Module] = nn.SiLU,
+        residual: bool = True,
+        attention: bool = False,
+        update_coords: bool = True,
+        velocity: bool = False,
+        coord_agg: str = "mean",
+        normalize: bool = False,
+        tanh: bool = False,
+        coord_range: float = 1.0,
+        coord_clamp: float | None = 100.0,
+        norm_eps: float = 1e-8,
+    ) -> None:
+        super().__init__()
+        if coord_agg not in COORD_AGGREGATIONS:
+            raise ValueError(f"coord_agg must be one of {COORD_AGGREGATIONS}, got {coord_agg!r}")
+        if velocity and not update_coords:
+            raise ValueError(
+                "velocity=True needs update_coords=True (the velocity moves the coordinates)"
+            )
+        self.hidden_nf = hidden_nf
+        self.edge_attr_nf = edge_attr_nf
+        self.residual = residual
+        self.update_coords = update_coords
+        self.velocity = velocity
+        self.coord_agg = coord_agg
+        self.normalize = normalize
+        self.tanh = tanh
+        self.coord_range = coord_range
+        self.coord_clamp = coord_clamp
+        self.norm_eps = norm_eps
+
+        self.edge_mlp = nn.Sequential(
+            nn.Linear(2 * hidden_nf + 1 + edge_attr_nf, hidden_nf),
+            act(),
+            nn.Linear(hidden_nf, hidden_nf),
+            act(),
+        )
+        self.att_mlp = nn.Sequential(nn.Linear(hidden_nf, 1), nn.Sigmoid()) if attention else None
+        self.node_mlp = nn.Sequential(
+            nn.Linear(2 * hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, hidden_nf)
+        )
+        if update_coords:
+            last = nn.Linear(hidden_nf, 1, bias=False)
+            nn.init.xavier_uniform_(last.weight, gain=0.001)
+            self.coord_mlp = nn.Sequential(nn.Linear(hidden_nf, hidden_nf), act(), last)
+        else:
+            self.coord_mlp = None
+        self.vel_mlp = (
+            nn.Sequential(nn.Linear(hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, 1))
+            if velocity
+            else None
+        )
+
+    def edge_model(
+        self, h: Tensor, edge_index: Tensor, radial: Tensor, edge_attr: Tensor | None
+    ) -> Tensor:
+        """Messages :math:`m_{ij}` (eq. 3, gated by eq. 8 with attention). Returns [E, F]."""
+        first = self.edge_mlp[0]
+        nf = self.hidden_nf
+        weight = first.weight  # [F, 2F + 1 + A]
+        # One matmul for both node projections: [N, F] -> [N, 2F] = [W1 h_i | W2 h_j].
+        node_proj = F.linear(h, torch.cat([weight[:, :nf], weight[:, nf : 2 * nf]], dim=0))
+        receiver_proj, sender_proj = node_proj[:, :nf], node_proj[:, nf:]
+        scalars = radial if edge_attr is None else torch.cat([radial, edge_attr], dim=1)
+        pre = torch.addmm(first.bias, scalars, weight[:, 2 * nf :].t())
+        pre = (
+            pre
+            + receiver_proj.index_select(0, edge_index[0])
+            + sender_proj.index_select(0, edge_index[1])
+        )
+        m = self.edge_mlp[1:](pre)
+        if self.att_mlp is not None:
+            m = m * self.att_mlp(m)
+        return m
+
+    def coord_model(
+        self,
+        coord_diff: Tensor,
+        edge_index: Tensor,
+        m: Tensor,
+        n_nodes: int,
+        coord_count: Tensor | None,
+    ) -> Tensor:
+        """Aggregated coordinate message :math:`C \\sum_j (x_i - x_j) \\phi_x(m_{ij})` (eq. 4). Returns [N, D]."""
+        weight = self.coord_mlp(m)
+        if self.tanh:
+            weight = torch.tanh(weight) * self.coord_range
+        trans = coord_diff * weight
+        if self.coord_clamp is not None:
+            trans = trans.clamp(-self.coord_clamp, self.coord_clamp)
+        if self.coord_agg == "sum":
+            return segment_sum(trans, edge_index[0], n_nodes)
+        return segment_mean(trans, edge_index[0], n_nodes, count=coord_count)
+
+    def node_model(self, h: Tensor, edge_index: Tensor, m: Tensor) -> Tensor:
+        """Node update :math:`h_i' = h_i + \\phi_h(h_i, \\sum_j m_{ij})` (eqs. 5-6). Returns [N, F]."""
+        m_i = segment_sum(m, edge_index[0], h.shape[0])
+        out = self.node_mlp(torch.cat([h, m_i], dim=1))
+        return h + out if self.residual else out
+
+    def forward(
+        self,
+        h: Tensor,
+        x: Tensor,
+        edge_index: Tensor,
+        edge_attr: Tensor | None = None,
+        vel: Tensor | None = None,
+        coord_count: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        row, col = edge_index[0], edge_index[1]
+        coord_diff = x.index_select(0, row) - x.index_select(0, col)
+        radial = (coord_diff * coord_diff).sum(dim=1, keepdim=True)
+        m = self.edge_model(h, edge_index, radial, edge_attr)
+        if self.update_coords:
+            if self.normalize:
+                coord_diff = coord_diff / torch.sqrt(radial + self.norm_eps)
+            delta = self.coord_model(coord_diff, edge_index, m, h.shape[0], coord_count)
+            if self.velocity:
+                delta = delta + self.vel_mlp(h) * vel
+            x = x + delta
+        h = self.node_model(h, edge_index, m)
+        return h, x

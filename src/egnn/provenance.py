@@ -1,0 +1,53 @@
+"""Where a run came from: git commit, command line, machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+
+def git_commit(repo_dir: str | Path | None = None) -> str:
+    """``HEAD``'s commit hash, with ``-dirty`` when tracked files changed; ``unknown`` outside git."""
+    cwd = Path(repo_dir or Path(__file__).resolve().parent)
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def command_line() -> str:
+    """The command that started this process, as typed (program name relative)."""
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def machine() -> dict:
+    """CPU/GPU description of this machine."""
+    info = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+    return info

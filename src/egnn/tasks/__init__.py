@@ -1,0 +1,1 @@
+"""One LightningModule per task; each builds its network from plain keyword arguments."""

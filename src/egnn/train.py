@@ -1,0 +1,125 @@
+"""Training entry point: ``python train.py experiment=nbody`` (or the ``egnn-train`` script).
+
+Composes the Hydra config, seeds everything, writes the resolved config into the run folder,
+fits, tests the best checkpoint, measures the forward time and writes ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from egnn.atomic import atomic_write_json, atomic_write_text
+from egnn.provenance import command_line, git_commit, machine
+from egnn.resolvers import register_resolvers
+from egnn.timing import forward_time
+
+log = logging.getLogger(__name__)
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+register_resolvers()
+
+
+def instantiate_dict(group: DictConfig | None) -> list:
+    """Instantiate every entry of a name-keyed config group (callbacks, loggers); null entries are off."""
+    if not group:
+        return []
+    return [
+        hydra.utils.instantiate(node)
+        for node in group.values()
+        if node is not None and "_target_" in node
+    ]
+
+
+def choose_seed(cfg: DictConfig) -> int:
+    """The run's seed: ``cfg.seed``, or a fresh one written back into ``cfg`` when it is null."""
+    with open_dict(cfg):
+        if cfg.get("seed") is None:
+            cfg.seed = random.SystemRandom().randrange(2**31)
+    return int(cfg.seed)
+
+
+def _best_checkpoint(trainer: pl.Trainer) -> str | None:
+    callback = trainer.checkpoint_callback
+    path = getattr(callback, "best_model_path", "") if callback is not None else ""
+    return path or None
+
+
+def train(cfg: DictConfig) -> dict:
+    """Run one training (and test) described by ``cfg``; returns the metrics written to metrics.json."""
+    torch.set_num_threads(int(cfg.num_threads))
+    seed = choose_seed(cfg)
+    pl.seed_everything(seed, workers=True)
+    output_dir = Path(cfg.paths.output_dir)
+    atomic_write_text(output_dir / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+
+    datamodule: pl.LightningDataModule = hydra.utils.instantiate(cfg.data)
+    model: pl.LightningModule = hydra.utils.instantiate(cfg.model)
+    callbacks = instantiate_dict(cfg.get("callbacks"))
+    loggers = instantiate_dict(cfg.get("logger"))
+    trainer: pl.Trainer = hydra.utils.instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False
+    )
+
+    metrics: dict = {"seed": seed, "num_threads": torch.get_num_threads()}
+    if cfg.get("train", True):
+        start = time.perf_counter()
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        metrics["train_time_s"] = time.perf_counter() - start
+        metrics["epochs"] = trainer.current_epoch
+        metrics["time_per_epoch_s"] = metrics["train_time_s"] / max(trainer.current_epoch, 1)
+        metrics.update(
+            {k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        )
+        if getattr(model, "best_epoch", -1) >= 0:
+            metrics["best_epoch"] = model.best_epoch
+    best_ckpt = _best_checkpoint(trainer)
+    if cfg.get("test", True):
+        trainer.test(model, datamodule=datamodule, ckpt_path=best_ckpt)
+        metrics.update(
+            {k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+        )
+    if cfg.forward_time.enabled:
+        datamodule.setup("test")
+        batch = next(iter(datamodule.test_dataloader()))
+        metrics.update(
+            forward_time(model, batch, cfg.forward_time.n_warmup, cfg.forward_time.n_runs)
+        )
+
+    metrics.update(
+        {
+            "experiment": cfg.task_name,
+            "model": OmegaConf.select(cfg, "model.net.name"),
+            "data_seed": getattr(datamodule, "data_seed", None),
+            "best_checkpoint": best_ckpt,
+            "run_dir": str(output_dir),
+            "command": command_line(),
+            "git_commit": git_commit(),
+            "machine": machine(),
+        }
+    )
+    atomic_write_json(output_dir / "metrics.json", metrics)
+    summary = {k: v for k, v in metrics.items() if k.startswith("test/")}
+    log.info("test metrics: %s", summary)
+    log.info("run folder: %s", output_dir)
+    log.info("best checkpoint: %s", best_ckpt)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
+def main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    value = metrics.get(cfg.get("optimized_metric")) if cfg.get("optimized_metric") else None
+    return None if value is None else float(value)
+
+
+if __name__ == "__main__":
+    main()
