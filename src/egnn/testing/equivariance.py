@@ -78,7 +78,7 @@ def _as_tuple(outputs) -> tuple:
 def _n_nodes_and_dim(inputs: Mapping, input_kinds: Mapping[str, str]) -> tuple[int, int]:
     n_nodes, dim = None, None
     for name, kind in input_kinds.items():
-        value = inputs[name]
+        value = inputs.get(name)
         if kind in NODE_INDEXED and isinstance(value, Tensor):
             n_nodes = value.shape[0]
         if kind in (POSITION, VECTOR) and isinstance(value, Tensor):
@@ -104,7 +104,8 @@ def equivariance_errors(
     Args:
         fn: the model, called as ``fn(**inputs)``; returns a tensor or a tuple of tensors.
         inputs: keyword arguments of ``fn``.
-        input_kinds: the kind of each input name (inputs not listed are passed unchanged).
+        input_kinds: the kind of each input name (inputs not listed are passed unchanged; names
+            listed but absent from ``inputs`` are ignored).
         output_kinds: the kind of each output, in order.
         transforms: subset of ``("rotation", "reflection", "translation", "permutation", "all")``;
             ``"all"`` composes a reflection-or-rotation, a translation and a permutation.

@@ -1,0 +1,1 @@
+"""Result records (``results/``) and the README tables generated from them."""

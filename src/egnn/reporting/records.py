@@ -1,0 +1,73 @@
+"""Turn a run folder's ``metrics.json`` into a small committed record.
+
+``python -m egnn.reporting.records outputs/nbody/<run>`` writes
+``results/<experiment>/<model>-seed<k>.json`` with the command, commit, seed, test metrics
+(``test/<name>`` keys), epochs, wall time, forward time and machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from egnn.atomic import atomic_write_json
+
+KEPT = (
+    "experiment",
+    "model",
+    "seed",
+    "data_seed",
+    "command",
+    "git_commit",
+    "epochs",
+    "best_epoch",
+    "train_time_s",
+    "time_per_epoch_s",
+    "forward_time_s",
+    "forward_time_threads",
+    "num_threads",
+    "val/mse_best",
+)
+
+
+def make_record(metrics: dict, name: str | None = None) -> dict:
+    """The committed subset of a run's metrics; ``name`` overrides the model name (variants)."""
+    record = {key: metrics[key] for key in KEPT if key in metrics}
+    record.update({k: v for k, v in metrics.items() if k.startswith("test/")})
+    if name:
+        record["model"] = name
+    machine = metrics.get("machine", {})
+    record["machine"] = (
+        f"{machine.get('cpu_count', '?')} cores, {machine.get('gpu') or 'no GPU'}, "
+        f"torch {machine.get('torch', '?')}, {metrics.get('num_threads', '?')} thread(s)"
+    )
+    return record
+
+
+def record_path(results_dir: Path, record: dict) -> Path:
+    return Path(results_dir) / record["experiment"] / f"{record['model']}-seed{record['seed']}.json"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run_dirs", nargs="+", type=Path, help="run folders holding metrics.json")
+    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    parser.add_argument(
+        "--name", default=None, help="record under this model name (e.g. egnn_plus)"
+    )
+    args = parser.parse_args(argv)
+    for run_dir in args.run_dirs:
+        metrics_file = run_dir / "metrics.json"
+        if not metrics_file.exists():
+            raise SystemExit(f"error: {metrics_file} does not exist (did the run finish?)")
+        record = make_record(json.loads(metrics_file.read_text()), args.name)
+        path = record_path(args.results_dir, record)
+        atomic_write_json(path, record)
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

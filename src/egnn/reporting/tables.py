@@ -1,0 +1,91 @@
+"""README tables generated from ``results/``: paper numbers beside ours (mean +- std over seeds).
+
+``python -m egnn.reporting.tables --readme README.md`` rewrites the text between the markers
+``<!-- nbody-table:start -->`` and ``<!-- nbody-table:end -->``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from egnn.atomic import atomic_write_text
+from egnn.reporting import paper
+
+
+def load_records(results_dir: Path, experiment: str) -> dict[str, list[dict]]:
+    """Records of one experiment grouped by model name."""
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for path in sorted((Path(results_dir) / experiment).glob("*.json")):
+        record = json.loads(path.read_text())
+        grouped[record["model"]].append(record)
+    return grouped
+
+
+def mean_std(values: list[float], fmt: str) -> str:
+    if not values:
+        return "not run"
+    if len(values) == 1:
+        return format(values[0], fmt)
+    return f"{format(statistics.mean(values), fmt)} ± {format(statistics.stdev(values), fmt)}"
+
+
+def nbody_table(results_dir: Path) -> str:
+    """Markdown table of paper Table 2 beside our N-body records."""
+    records = load_records(results_dir, "nbody")
+    lines = [
+        "| Model | Paper MSE | Our test MSE | Seeds | Best epoch | Wall time / run | Paper fwd (GPU) | Our fwd (CPU, 1 thread) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    names = list(paper.NBODY) + sorted(set(records) - set(paper.NBODY))
+    for name in names:
+        ref = paper.NBODY.get(name, {})
+        runs = records.get(name, [])
+        mse = mean_std([r["test/mse"] for r in runs], ".4f")
+        epochs = mean_std([r["best_epoch"] for r in runs if "best_epoch" in r], ".0f")
+        wall = mean_std([r["train_time_s"] / 60 for r in runs if "train_time_s" in r], ".1f")
+        fwd = mean_std([r["forward_time_s"] * 1000 for r in runs if "forward_time_s" in r], ".2f")
+        lines.append(
+            "| {label} | {p_mse} | {mse} | {n} | {ep} | {wall} | {p_fwd} | {fwd} |".format(
+                label=ref.get("label", name),
+                p_mse=ref.get("test/mse", "—"),
+                mse=mse,
+                n=len(runs) or "—",
+                ep=epochs if runs else "—",
+                wall=f"{wall} min" if runs else "—",
+                p_fwd=f"{ref['forward_time_s'] * 1000:.1f} ms" if ref else "—",
+                fwd=f"{fwd} ms" if runs else "—",
+            )
+        )
+    return "\n".join(lines)
+
+
+def replace_between(text: str, marker: str, body: str) -> str:
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    if start not in text or end not in text:
+        raise ValueError(f"markers {start} / {end} not found")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    parser.add_argument("--readme", type=Path, default=None, help="rewrite the tables of this file")
+    args = parser.parse_args(argv)
+    table = nbody_table(args.results_dir)
+    if args.readme is None:
+        print(table)
+        return
+    atomic_write_text(args.readme, replace_between(args.readme.read_text(), "nbody-table", table))
+    print(f"updated {args.readme}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Shared fixtures: one thread, W&B offline, a tiny cached N-body dataset, composed Hydra configs."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ["WANDB_MODE"] = "offline"
+os.environ.setdefault("WANDB_SILENT", "true")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+from hydra.core.global_hydra import GlobalHydra  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from omegaconf import DictConfig, open_dict  # noqa: E402
+
+from egnn.data.nbody.dataset import ensure_dataset  # noqa: E402
+from egnn.train import CONFIG_DIR  # noqa: E402
+
+torch.set_num_threads(1)
+
+EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+
+
+@pytest.fixture(scope="session")
+def nbody_data_dir(tmp_path_factory) -> Path:
+    """A data folder holding the tiny N-body preset (generated once per test session)."""
+    data_dir = tmp_path_factory.mktemp("data")
+    ensure_dataset(data_dir, "tiny")
+    return data_dir
+
+
+def compose_config(overrides: list[str], run_dir: Path) -> DictConfig:
+    """The real ``train.yaml`` composed with ``overrides``, its paths pointed at ``run_dir``."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train.yaml", overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.paths.root_dir = str(run_dir)
+        cfg.paths.log_dir = str(run_dir / "outputs")
+        cfg.paths.output_dir = str(run_dir / "run")
+        cfg.hydra.runtime.output_dir = str(run_dir / "run")
+    HydraConfig().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]  # as in a real run: the job's config has no hydra node
+    return cfg
+
+
+@pytest.fixture
+def make_cfg(tmp_path, nbody_data_dir):
+    """Build a small N-body config: tiny data, few epochs, no progress bar."""
+
+    def _make(*overrides: str) -> DictConfig:
+        base = [
+            "experiment=nbody",
+            f"paths.data_dir={nbody_data_dir}",
+            "data.dataset=tiny",
+            "data.n_train=200",
+            "data.batch_size=50",
+            "trainer.enable_progress_bar=false",
+            "trainer.enable_model_summary=false",
+            "forward_time.n_warmup=1",
+            "forward_time.n_runs=3",
+        ]
+        return compose_config([*base, *overrides], tmp_path)
+
+    yield _make
+    GlobalHydra.instance().clear()

@@ -1,0 +1,93 @@
+"""Every config composes, and every experiment instantiates its data, model, callbacks, loggers and
+trainer. Configs nobody tests rot."""
+
+from pathlib import Path
+
+import hydra
+import pytest
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
+
+from egnn.train import CONFIG_DIR, instantiate_dict
+
+from .conftest import EXPERIMENTS, compose_config
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+def test_layout():
+    for group in (
+        "data",
+        "model",
+        "trainer",
+        "callbacks",
+        "logger",
+        "paths",
+        "hydra",
+        "experiment",
+        "debug",
+    ):
+        assert (CONFIG_DIR / group).is_dir(), group
+    defaults = OmegaConf.load(CONFIG_DIR / "train.yaml").defaults
+    assert defaults[-4:] == [
+        {"experiment": None},
+        {"hparams_search": None},
+        {"optional local": "default"},
+        {"debug": None},
+    ]
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_instantiates(experiment, tmp_path, nbody_data_dir):
+    cfg = compose_config([f"experiment={experiment}", f"paths.data_dir={nbody_data_dir}"], tmp_path)
+    OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
+    hydra.utils.instantiate(cfg.data)
+    hydra.utils.instantiate(cfg.model)
+    callbacks = instantiate_dict(cfg.callbacks)
+    loggers = instantiate_dict(cfg.logger)
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    assert trainer.max_epochs == cfg.trainer.max_epochs
+
+
+def test_nbody_experiment_is_the_papers_protocol(tmp_path):
+    cfg = compose_config(["experiment=nbody"], tmp_path)
+    assert cfg.task_name == "nbody"
+    assert cfg.model.optimizer.lr == 5e-4 and cfg.model.optimizer.weight_decay == 1e-12
+    assert cfg.data.batch_size == 100 and cfg.data.n_train == 3000
+    assert (cfg.data.frame_in, cfg.data.frame_out, cfg.data.dataset) == (30, 40, "small")
+    assert cfg.trainer.max_epochs == 10000 and cfg.trainer.check_val_every_n_epoch == 5
+    assert cfg.model.net.hidden_nf == 64 and cfg.model.net.n_layers == 4
+    assert cfg.callbacks.early_stopping.patience > 0
+
+
+@pytest.mark.parametrize("logger", _options("logger"))
+def test_logger_presets(logger, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    cfg = compose_config(["experiment=nbody", f"logger={logger}"], tmp_path)
+    assert "csv" in cfg.logger  # CSV logging is always on
+    if "wandb" in cfg.logger:
+        assert cfg.logger.wandb.offline is True
+    Path(cfg.paths.output_dir).mkdir(parents=True, exist_ok=True)
+    loggers = instantiate_dict(cfg.logger)
+    assert len(loggers) == len(cfg.logger)
+
+
+@pytest.mark.parametrize("trainer", _options("trainer"))
+def test_trainer_presets_compose(trainer, tmp_path):
+    cfg = compose_config(["experiment=nbody", f"trainer={trainer}"], tmp_path)
+    assert cfg.trainer._target_ == "pytorch_lightning.Trainer"
+    assert "strategy" in cfg.trainer and "num_nodes" in cfg.trainer
+
+
+@pytest.mark.parametrize("debug", [d for d in _options("debug") if d != "default"])
+def test_debug_presets_compose(debug, tmp_path):
+    cfg = compose_config(["experiment=nbody", f"debug={debug}"], tmp_path)
+    assert cfg.callbacks.early_stopping is None
+
+
+def test_run_dir_layout(tmp_path):
+    cfg = compose_config(["experiment=nbody"], tmp_path)
+    assert HydraConfig.get().job.chdir is False
+    assert HydraConfig.get().run.dir.startswith(f"{cfg.paths.log_dir}/nbody/")

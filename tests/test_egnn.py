@@ -1,0 +1,179 @@
+"""The EGNN backbone: equivariance of the whole network for every option, batching, the release's
+formulation, initialisation and input validation."""
+
+import pytest
+import torch
+
+from egnn import EGCL, EGNN
+from egnn.nn import fully_connected_edges
+from egnn.testing import EDGE_INDEX, EDGE_SCALAR, NODE_SCALAR, POSITION, VECTOR, assert_equivariant
+from egnn.testing.reference import reference_egnn
+
+KINDS = {
+    "h": NODE_SCALAR,
+    "x": POSITION,
+    "edge_index": EDGE_INDEX,
+    "edge_attr": EDGE_SCALAR,
+    "vel": VECTOR,
+}
+
+OPTIONS = [
+    {},
+    {"velocity": True},
+    {"attention": True},
+    {"residual": False},
+    {"coord_agg": "sum"},
+    {"normalize": True, "tanh": True, "coord_range": 3.0},
+    {"coord_clamp": None},
+    {"update_coords": False, "attention": True},
+]
+
+
+def make_inputs(
+    n_nodes=5, n_graphs=3, d=3, in_nf=4, edge_nf=2, dtype=torch.float64, seed=0, velocity=False
+):
+    g = torch.Generator().manual_seed(seed)
+    edge_index = fully_connected_edges(n_nodes, n_graphs)
+    n = n_nodes * n_graphs
+    inputs = {
+        "h": torch.randn(n, in_nf, generator=g, dtype=dtype),
+        "x": 2 * torch.randn(n, d, generator=g, dtype=dtype),
+        "edge_index": edge_index,
+        "edge_attr": torch.randn(edge_index.shape[1], edge_nf, generator=g, dtype=dtype)
+        if edge_nf
+        else None,
+    }
+    if velocity:
+        inputs["vel"] = torch.randn(n, d, generator=g, dtype=dtype)
+    return inputs
+
+
+def make_net(dtype=torch.float64, in_nf=4, edge_nf=2, n_layers=3, **options):
+    torch.manual_seed(0)
+    net = EGNN(in_nf, 16, 3, in_edge_nf=edge_nf, n_layers=n_layers, **options).to(dtype)
+    # Make coordinate updates large so that a broken equivariance could not hide behind the
+    # gain-0.001 initialisation.
+    for layer in net.layers:
+        if layer.coord_mlp is not None:
+            torch.nn.init.normal_(layer.coord_mlp[-1].weight, std=0.3)
+    return net
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "default")
+@pytest.mark.parametrize("d", [2, 3])
+def test_equivariance_float64(options, d):
+    net = make_net(**options)
+    inputs = make_inputs(d=d, velocity=options.get("velocity", False))
+    errors = assert_equivariant(net, inputs, KINDS, (NODE_SCALAR, POSITION), atol=1e-10)
+    assert max(errors.values()) < 1e-10
+
+
+def test_equivariance_float32_loose():
+    net = make_net(dtype=torch.float32, velocity=True, attention=True)
+    inputs = make_inputs(dtype=torch.float32, velocity=True)
+    assert_equivariant(net, inputs, KINDS, (NODE_SCALAR, POSITION), atol=1e-3)
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "default")
+def test_equals_release_formulation(options):
+    """Our per-node split of phi_e's first layer computes the same function as the concatenation."""
+    net = make_net(**options)
+    inputs = make_inputs(velocity=options.get("velocity", False))
+    h, x = net(**inputs)
+    h_ref, x_ref = reference_egnn(net, **inputs)
+    torch.testing.assert_close(h, h_ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(x, x_ref, rtol=1e-12, atol=1e-12)
+
+
+def test_batched_equals_single_graphs():
+    net = make_net(velocity=True, attention=True)
+    inputs = make_inputs(n_graphs=4, velocity=True)
+    h, x = net(**inputs)
+    single_edges = fully_connected_edges(5, 1)
+    n_edges = single_edges.shape[1]
+    for b in range(4):
+        nodes = slice(5 * b, 5 * (b + 1))
+        edges = slice(n_edges * b, n_edges * (b + 1))
+        h_b, x_b = net(
+            inputs["h"][nodes],
+            inputs["x"][nodes],
+            single_edges,
+            inputs["edge_attr"][edges],
+            inputs["vel"][nodes],
+        )
+        torch.testing.assert_close(h_b, h[nodes], rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(x_b, x[nodes], rtol=1e-12, atol=1e-12)
+
+
+def test_invariant_network_keeps_coordinates():
+    net = make_net(update_coords=False, attention=True)
+    inputs = make_inputs()
+    _, x = net(**inputs)
+    assert torch.equal(x, inputs["x"])
+
+
+def test_initial_coordinate_updates_are_small():
+    """The gain-0.001 init of phi_x's last layer: early coordinate updates are almost zero."""
+    torch.manual_seed(0)
+    net = EGNN(4, 64, None, in_edge_nf=2, n_layers=4).double()
+    inputs = make_inputs()
+    _, x = net(**inputs)
+    assert (x - inputs["x"]).abs().max() < 1e-2
+
+
+def test_no_output_projection_returns_hidden_features():
+    net = EGNN(4, 16, None, in_edge_nf=2, n_layers=2).double()
+    h, _ = net(**make_inputs())
+    assert h.shape == (15, 16)
+
+
+def test_zero_distance_gradients_are_finite():
+    """normalize=True divides by the distance: coincident nodes must not produce NaN gradients."""
+    net = make_net(normalize=True)
+    inputs = make_inputs(n_graphs=1)
+    x = inputs["x"].clone()
+    x[1] = x[0]
+    x.requires_grad_(True)
+    h, out = net(inputs["h"], x, inputs["edge_index"], inputs["edge_attr"])
+    (h.sum() + out.sum()).backward()
+    assert torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "call", "match"),
+    [
+        ({}, {"h": torch.randn(15, 3)}, r"h must have shape \[N, 4\]"),
+        ({}, {"x": torch.randn(14, 3)}, "x must have shape"),
+        ({}, {"edge_index": torch.zeros(3, 5, dtype=torch.long)}, "edge_index must be"),
+        ({}, {"edge_attr": None}, "edge_attr must have shape"),
+        ({"velocity": True}, {}, "velocity=True needs vel"),
+    ],
+)
+def test_bad_inputs_raise_clear_errors(kwargs, call, match):
+    net = EGNN(4, 8, 2, in_edge_nf=2, n_layers=1, **kwargs)
+    inputs = make_inputs(dtype=torch.float32)
+    inputs.update(call)
+    with pytest.raises(ValueError, match=match):
+        net(**inputs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_layers": 0}, "n_layers must be"),
+        ({"hidden_nf": 0}, "hidden_nf must be"),
+        ({"coord_agg": "max"}, "coord_agg must be one of"),
+        ({"velocity": True, "update_coords": False}, "velocity=True needs update_coords"),
+    ],
+)
+def test_bad_options_raise_clear_errors(kwargs, match):
+    args = {"in_node_nf": 4, "hidden_nf": 8, "out_node_nf": 2, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        EGNN(**args)
+
+
+def test_egcl_shapes_any_dimension():
+    layer = EGCL(8, edge_attr_nf=0)
+    edge_index = fully_connected_edges(4, 2)
+    h, x = layer(torch.randn(8, 8), torch.randn(8, 5), edge_index)
+    assert h.shape == (8, 8) and x.shape == (8, 5)

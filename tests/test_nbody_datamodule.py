@@ -1,0 +1,73 @@
+"""The N-body DataModule: shapes, batching, frames and argument checks."""
+
+import pytest
+import torch
+
+from egnn.data import keys as K
+from egnn.data.nbody.datamodule import NBodyDataModule
+from egnn.data.nbody.dataset import load_split
+
+
+def _dm(data_dir, **kwargs):
+    args = {
+        "data_dir": str(data_dir),
+        "dataset": "tiny",
+        "n_train": 120,
+        "batch_size": 50,
+        **kwargs,
+    }
+    dm = NBodyDataModule(**args)
+    dm.prepare_data()
+    dm.setup("fit")
+    return dm
+
+
+def test_shapes_and_batches(nbody_data_dir):
+    dm = _dm(nbody_data_dir)
+    assert len(dm.splits["train"]) == 120 and len(dm.splits["valid"]) == 100
+    train_batches = list(dm.train_dataloader())
+    assert len(train_batches) == 2  # drop_last: 120 // 50
+    batch = next(iter(dm.val_dataloader()))
+    assert batch[K.POS].shape == (250, 3) and batch[K.VEL].shape == (250, 3)
+    assert batch[K.CHARGES].shape == (250, 1) and batch[K.TARGET_POS].shape == (250, 3)
+    assert batch[K.EDGE_INDEX].shape == (2, 50 * 20)
+    assert batch[K.NUM_GRAPHS] == 50
+    assert torch.equal(batch[K.BATCH][:6], torch.tensor([0, 0, 0, 0, 0, 1]))
+    # Edges never cross systems.
+    ei = batch[K.EDGE_INDEX]
+    assert torch.equal(batch[K.BATCH][ei[0]], batch[K.BATCH][ei[1]])
+
+
+def test_frames_are_the_requested_ones(nbody_data_dir):
+    dm = _dm(nbody_data_dir, frame_in=30, frame_out=40)
+    raw = load_split(nbody_data_dir, "tiny", "valid")
+    batch = next(iter(dm.val_dataloader()))
+    torch.testing.assert_close(batch[K.POS][:5], torch.from_numpy(raw["pos"][0, 30]).float())
+    torch.testing.assert_close(batch[K.VEL][:5], torch.from_numpy(raw["vel"][0, 30]).float())
+    torch.testing.assert_close(batch[K.TARGET_POS][:5], torch.from_numpy(raw["pos"][0, 40]).float())
+    torch.testing.assert_close(batch[K.CHARGES][:5, 0], torch.from_numpy(raw["charges"][0]).float())
+
+
+def test_training_set_is_the_first_n_train(nbody_data_dir):
+    dm = _dm(nbody_data_dir, n_train=10)
+    raw = load_split(nbody_data_dir, "tiny", "train")
+    torch.testing.assert_close(
+        dm.splits["train"].tensors[0], torch.from_numpy(raw["pos"][:10, 30]).float()
+    )
+    assert len(list(dm.train_dataloader())) == 1  # a single partial batch is kept
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_train": 0}, "data.n_train must be >= 1, got 0"),
+        ({"n_train": 201}, "data.n_train=201 exceeds the 200 training trajectories"),
+        ({"batch_size": -1}, "data.batch_size must be >= 1"),
+        ({"frame_in": 40, "frame_out": 30}, "must satisfy 0 <= frame_in < frame_out < 41"),
+        ({"frame_out": 41}, "frame_out=41"),
+        ({"dataset": "nope"}, "unknown N-body dataset 'nope'"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        NBodyDataModule(**{"dataset": "tiny", "n_train": 100, **kwargs})
