@@ -51,9 +51,11 @@ def compose_config(overrides: list[str], run_dir: Path) -> DictConfig:
 
 @pytest.fixture
 def make_cfg(tmp_path, nbody_data_dir):
-    """Build a small N-body config: tiny data, few epochs, no progress bar."""
+    """Build a small N-body config: tiny data, few epochs, no progress bar (a new folder per call)."""
+    calls = []
 
     def _make(*overrides: str) -> DictConfig:
+        calls.append(1)
         base = [
             "experiment=nbody",
             f"paths.data_dir={nbody_data_dir}",
@@ -65,7 +67,7 @@ def make_cfg(tmp_path, nbody_data_dir):
             "forward_time.n_warmup=1",
             "forward_time.n_runs=3",
         ]
-        return compose_config([*base, *overrides], tmp_path)
+        return compose_config([*base, *overrides], tmp_path / f"call{len(calls)}")
 
     yield _make
     GlobalHydra.instance().clear()

@@ -177,3 +177,22 @@ def test_egcl_shapes_any_dimension():
     edge_index = fully_connected_edges(4, 2)
     h, x = layer(torch.randn(8, 8), torch.randn(8, 5), edge_index)
     assert h.shape == (8, 8) and x.shape == (8, 5)
+
+
+def test_pair_linear_equals_concatenation():
+    from egnn.nn.pair_linear import pair_linear
+
+    g = torch.Generator().manual_seed(3)
+    layer = torch.nn.Linear(2 * 6 + 3, 5).double()
+    h = torch.randn(7, 6, generator=g, dtype=torch.float64)
+    edge_index = fully_connected_edges(7)
+    scalars = torch.randn(edge_index.shape[1], 3, generator=g, dtype=torch.float64)
+    expected = layer(torch.cat([h[edge_index[0]], h[edge_index[1]], scalars], dim=1))
+    torch.testing.assert_close(
+        pair_linear(layer, h, edge_index, scalars), expected, rtol=1e-12, atol=1e-12
+    )
+    no_scalars = torch.nn.Linear(12, 5).double()
+    expected = no_scalars(torch.cat([h[edge_index[0]], h[edge_index[1]]], dim=1))
+    torch.testing.assert_close(
+        pair_linear(no_scalars, h, edge_index, None), expected, rtol=1e-12, atol=1e-12
+    )

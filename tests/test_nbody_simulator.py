@@ -14,8 +14,8 @@ from egnn.data.nbody.simulate import (
 )
 
 
-def _systems(n=64, seed=0, cfg=ChargedParticlesConfig()):
-    return initial_conditions(np.random.RandomState(seed), n, cfg)
+def _systems(n=64, seed=0, cfg=None):
+    return initial_conditions(np.random.RandomState(seed), n, cfg or ChargedParticlesConfig())
 
 
 def test_initial_conditions():

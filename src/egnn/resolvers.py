@@ -7,6 +7,8 @@ import os
 
 from omegaconf import OmegaConf
 
+from egnn.run_dir import choose_run_dir
+
 
 def wandb_offline() -> bool:
     """True unless the user asked for online mode or is logged in to W&B.
@@ -28,3 +30,5 @@ def wandb_offline() -> bool:
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("egnn.wandb_offline"):
         OmegaConf.register_new_resolver("egnn.wandb_offline", wandb_offline)
+    if not OmegaConf.has_resolver("egnn.run_dir"):
+        OmegaConf.register_new_resolver("egnn.run_dir", choose_run_dir, use_cache=True)

@@ -17,8 +17,12 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from egnn.atomic import atomic_write_json, atomic_write_text
+from egnn.csv_history import prepend_rows, read_rows
+from egnn.errors import ConfigError
 from egnn.provenance import command_line, git_commit, machine
 from egnn.resolvers import register_resolvers
+from egnn.run_dir import resolve_checkpoint
+from egnn.tasks.numerics import NonFiniteLossError
 from egnn.timing import forward_time
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,11 @@ def choose_seed(cfg: DictConfig) -> int:
     return int(cfg.seed)
 
 
+def _checkpoint_epoch(path: str) -> int:
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    return int(checkpoint.get("epoch", -1))
+
+
 def _best_checkpoint(trainer: pl.Trainer) -> str | None:
     callback = trainer.checkpoint_callback
     path = getattr(callback, "best_model_path", "") if callback is not None else ""
@@ -71,9 +80,21 @@ def train(cfg: DictConfig) -> dict:
 
     metrics: dict = {"seed": seed, "num_threads": torch.get_num_threads()}
     if cfg.get("train", True):
+        ckpt_path = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
+        csv_path = output_dir / "csv" / "metrics.csv"
+        history = read_rows(csv_path, max_epoch=_checkpoint_epoch(ckpt_path)) if ckpt_path else []
         start = time.perf_counter()
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        try:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        except RuntimeError as err:
+            if ckpt_path and "state_dict" in str(err):
+                first_line = str(err).strip().splitlines()[0]
+                raise ConfigError(
+                    f"checkpoint {ckpt_path} does not fit this model: {first_line}"
+                ) from err
+            raise
         metrics["train_time_s"] = time.perf_counter() - start
+        prepend_rows(csv_path, history)
         metrics["epochs"] = trainer.current_epoch
         metrics["time_per_epoch_s"] = metrics["train_time_s"] / max(trainer.current_epoch, 1)
         metrics.update(
@@ -114,9 +135,28 @@ def train(cfg: DictConfig) -> dict:
     return metrics
 
 
+def _config_error(err: BaseException) -> ConfigError | None:
+    """The ConfigError behind ``err`` (Hydra wraps errors raised while instantiating)."""
+    while err is not None:
+        if isinstance(err, ConfigError):
+            return err
+        err = err.__cause__ or err.__context__
+    return None
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
 def main(cfg: DictConfig) -> float | None:
-    metrics = train(cfg)
+    try:
+        metrics = train(cfg)
+    except NonFiniteLossError as err:
+        log.error("%s", err)
+        raise SystemExit(3) from None
+    except Exception as err:
+        config_error = _config_error(err)
+        if config_error is None:
+            raise
+        log.error("configuration error: %s", config_error)
+        raise SystemExit(2) from None
     value = metrics.get(cfg.get("optimized_metric")) if cfg.get("optimized_metric") else None
     return None if value is None else float(value)
 

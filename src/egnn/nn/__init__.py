@@ -1,15 +1,20 @@
-"""Pure-torch layers, the EGNN backbone and task models (no Lightning, no Hydra here)."""
+"""Pure-torch layers, the EGNN backbone, baselines and task models (no Lightning, no Hydra here)."""
 
 from egnn.nn.egcl import EGCL
 from egnn.nn.egnn import EGNN
+from egnn.nn.gnn import GCL, GNN
 from egnn.nn.graph import fully_connected_edges
 from egnn.nn.nbody import NBODY_MODELS, NBodyEGNN, build_nbody_model
+from egnn.nn.radial_field import RadialField
 
 __all__ = [
     "EGCL",
     "EGNN",
+    "GCL",
+    "GNN",
     "NBODY_MODELS",
     "NBodyEGNN",
+    "RadialField",
     "build_nbody_model",
     "fully_connected_edges",
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
+from egnn.nn.pair_linear import pair_linear
 from egnn.nn.segment import segment_mean, segment_sum
 
 COORD_AGGREGATIONS = ("mean", "sum")
@@ -116,20 +116,8 @@ class EGCL(nn.Module):
         self, h: Tensor, edge_index: Tensor, radial: Tensor, edge_attr: Tensor | None
     ) -> Tensor:
         """Messages :math:`m_{ij}` (eq. 3, gated by eq. 8 with attention). Returns [E, F]."""
-        first = self.edge_mlp[0]
-        nf = self.hidden_nf
-        weight = first.weight  # [F, 2F + 1 + A]
-        # One matmul for both node projections: [N, F] -> [N, 2F] = [W1 h_i | W2 h_j].
-        node_proj = F.linear(h, torch.cat([weight[:, :nf], weight[:, nf : 2 * nf]], dim=0))
-        receiver_proj, sender_proj = node_proj[:, :nf], node_proj[:, nf:]
         scalars = radial if edge_attr is None else torch.cat([radial, edge_attr], dim=1)
-        pre = torch.addmm(first.bias, scalars, weight[:, 2 * nf :].t())
-        pre = (
-            pre
-            + receiver_proj.index_select(0, edge_index[0])
-            + sender_proj.index_select(0, edge_index[1])
-        )
-        m = self.edge_mlp[1:](pre)
+        m = self.edge_mlp[1:](pair_linear(self.edge_mlp[0], h, edge_index, scalars))
         if self.att_mlp is not None:
             m = m * self.att_mlp(m)
         return m

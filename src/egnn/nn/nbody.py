@@ -1,6 +1,7 @@
 """Models for the N-body task: positions and velocities at one frame -> positions later.
 
-Every N-body model has the same call signature, so the task module and the tests treat them alike.
+Every N-body model has the same call signature, so the task module and the tests treat them alike:
+``model(pos, vel, charges, edge_index) -> predicted positions``.
 
 Shapes:
     pos: [N, 3] positions; vel: [N, 3] velocities; charges: [N, 1];
@@ -12,7 +13,21 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from egnn.errors import ConfigError
 from egnn.nn.egnn import EGNN
+from egnn.nn.gnn import GNN
+from egnn.nn.radial_field import RadialField
+
+
+def charge_products(charges: Tensor, edge_index: Tensor) -> Tensor:
+    """:math:`c_i c_j` per edge, [E, 1]."""
+    return charges.index_select(0, edge_index[0]) * charges.index_select(0, edge_index[1])
+
+
+def squared_distances(pos: Tensor, edge_index: Tensor) -> Tensor:
+    """:math:`\\|x_i - x_j\\|^2` per edge, [E, 1]."""
+    diff = pos.index_select(0, edge_index[0]) - pos.index_select(0, edge_index[1])
+    return (diff * diff).sum(dim=1, keepdim=True)
 
 
 class NBodyEGNN(nn.Module):
@@ -38,19 +53,76 @@ class NBodyEGNN(nn.Module):
         )
 
     def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
-        row, col = edge_index[0], edge_index[1]
         speed = vel.norm(dim=1, keepdim=True)
-        sq_dist = (pos[row] - pos[col]).pow(2).sum(dim=1, keepdim=True)
-        edge_attr = torch.cat([charges[row] * charges[col], sq_dist], dim=1)
+        edge_attr = torch.cat(
+            [charge_products(charges, edge_index), squared_distances(pos, edge_index)], dim=1
+        )
         _, pos_out = self.egnn(speed, pos, edge_index, edge_attr=edge_attr, vel=vel)
         return pos_out
 
 
-NBODY_MODELS: dict[str, type[nn.Module]] = {"egnn": NBodyEGNN}
+class NBodyGNN(nn.Module):
+    """The paper's GNN baseline: node input [x, v], edge attribute c_i c_j, decoder to absolute
+    positions. Not equivariant (it sees raw coordinates)."""
+
+    def __init__(self, hidden_nf: int = 64, n_layers: int = 4, **gnn_kwargs) -> None:
+        super().__init__()
+        self.gnn = GNN(6, hidden_nf, 3, in_edge_nf=1, n_layers=n_layers, **gnn_kwargs)
+
+    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
+        return self.gnn(
+            torch.cat([pos, vel], dim=1), edge_index, charge_products(charges, edge_index)
+        )
+
+
+class NBodyRadialField(nn.Module):
+    r"""The paper's Radial Field baseline: :math:`\phi` sees :math:`[\|x_i - x_j\|, c_i c_j,
+    \|x^0_i - x^0_j\|^2]` and each layer adds :math:`v_i \phi_v(\|v_i\|)`."""
+
+    def __init__(self, hidden_nf: int = 64, n_layers: int = 4, **rf_kwargs) -> None:
+        super().__init__()
+        self.rf = RadialField(hidden_nf, edge_attr_nf=2, n_layers=n_layers, **rf_kwargs)
+
+    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
+        edge_attr = torch.cat(
+            [charge_products(charges, edge_index), squared_distances(pos, edge_index)], dim=1
+        )
+        return self.rf(pos, vel, edge_index, edge_attr)
+
+
+class NBodyLinear(nn.Module):
+    """Linear(6 -> 3) on [x, v]: the paper's 'Linear' row (not equivariant)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(6, 3)
+
+    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
+        return self.linear(torch.cat([pos, vel], dim=1))
+
+
+class NBodyLinearDynamics(nn.Module):
+    """Constant-velocity extrapolation :math:`x + t v` with a learnable time ``t`` (init 0.7)."""
+
+    def __init__(self, t_init: float = 0.7) -> None:
+        super().__init__()
+        self.time = nn.Parameter(torch.tensor([float(t_init)]))
+
+    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
+        return pos + vel * self.time
+
+
+NBODY_MODELS: dict[str, type[nn.Module]] = {
+    "egnn": NBodyEGNN,
+    "gnn": NBodyGNN,
+    "rf": NBodyRadialField,
+    "linear": NBodyLinear,
+    "linear_vel": NBodyLinearDynamics,
+}
 
 
 def build_nbody_model(name: str, **kwargs) -> nn.Module:
     """Instantiate the N-body model registered as ``name`` with its keyword arguments."""
     if name not in NBODY_MODELS:
-        raise ValueError(f"unknown N-body model {name!r}; choose one of {sorted(NBODY_MODELS)}")
+        raise ConfigError(f"unknown N-body model {name!r}; choose one of {sorted(NBODY_MODELS)}")
     return NBODY_MODELS[name](**kwargs)

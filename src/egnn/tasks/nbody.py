@@ -12,6 +12,7 @@ from torchmetrics import MeanSquaredError
 
 from egnn.data import keys as K
 from egnn.nn.nbody import build_nbody_model
+from egnn.tasks.numerics import check_finite_loss
 from egnn.tasks.optim import build_optimizer, build_scheduler
 
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "lr": 5e-4, "weight_decay": 1e-12}
@@ -51,6 +52,7 @@ class NBodyTask(pl.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss = F.mse_loss(self(batch), batch[K.TARGET_POS])
+        check_finite_loss(loss, self.current_epoch, self.global_step)
         self.log(
             "train/loss",
             loss,

@@ -1,0 +1,53 @@
+"""Run folders: a new timestamped folder per run, or the folder of the run being resumed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from egnn.errors import ConfigError
+
+CHECKPOINT_DIR = "checkpoints"
+LAST_CHECKPOINT = "last.ckpt"
+
+
+def latest_resumable_run(task_dir: str | Path) -> Path:
+    """The most recently written run folder under ``task_dir`` that holds ``checkpoints/last.ckpt``."""
+    candidates = sorted(
+        Path(task_dir).glob(f"*/{CHECKPOINT_DIR}/{LAST_CHECKPOINT}"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if not candidates:
+        raise ConfigError(
+            f"ckpt_path=last: no run folder under {task_dir} has {CHECKPOINT_DIR}/{LAST_CHECKPOINT} to resume"
+        )
+    return candidates[-1].parent.parent
+
+
+def choose_run_dir(task_dir: str, timestamp: str, ckpt_path: str | None) -> str:
+    """Folder of this run (the ``egnn.run_dir`` resolver of ``configs/hydra/default.yaml``).
+
+    - ``ckpt_path`` null: ``<task_dir>/<timestamp>`` (a new run);
+    - ``ckpt_path=last``: the newest run folder under ``task_dir`` with a last checkpoint;
+    - ``ckpt_path=<run>/checkpoints/<file>.ckpt``: that run's folder, so a resumed run continues
+      writing where it started; any other checkpoint path starts a new folder.
+    """
+    if ckpt_path in (None, "", "None", "null"):
+        return str(Path(task_dir) / timestamp)
+    if ckpt_path == "last":
+        return str(latest_resumable_run(task_dir))
+    path = Path(ckpt_path)
+    if path.parent.name == CHECKPOINT_DIR and (path.parent.parent / ".hydra").is_dir():
+        return str(path.parent.parent)
+    return str(Path(task_dir) / timestamp)
+
+
+def resolve_checkpoint(ckpt_path: str | None, run_dir: str | Path) -> str | None:
+    """The checkpoint file to resume from, checked to exist (``last`` means this run's last.ckpt)."""
+    if ckpt_path in (None, ""):
+        return None
+    path = (
+        Path(run_dir) / CHECKPOINT_DIR / LAST_CHECKPOINT if ckpt_path == "last" else Path(ckpt_path)
+    )
+    if not path.is_file():
+        raise ConfigError(f"ckpt_path={ckpt_path!r}: checkpoint file {path} does not exist")
+    return str(path)
