@@ -91,3 +91,10 @@ def test_run_dir_layout(tmp_path):
     cfg = compose_config(["experiment=nbody"], tmp_path)
     assert HydraConfig.get().job.chdir is False
     assert HydraConfig.get().run.dir.startswith(f"{cfg.paths.log_dir}/nbody/")
+
+
+@pytest.mark.parametrize("model", _options("model"))
+def test_model_configs_instantiate(model, tmp_path):
+    cfg = compose_config(["experiment=nbody", f"model={model}"], tmp_path)
+    module = hydra.utils.instantiate(cfg.model)
+    assert module.hparams.net["name"] == cfg.model.net.name

@@ -15,7 +15,8 @@ from egnn.testing import (
 )
 
 KINDS = {"pos": POSITION, "vel": VECTOR, "charges": NODE_SCALAR, "edge_index": EDGE_INDEX}
-EQUIVARIANT = ("egnn", "rf", "linear_vel")
+EQUIVARIANT = ("egnn", "rf", "linear_vel", "tfn", "se3_transformer")
+SMALL = {"tfn": {"channels": 4}, "se3_transformer": {"channels": 4}}  # cheap but complete
 NOT_EQUIVARIANT = ("gnn", "linear")
 
 
@@ -32,7 +33,13 @@ def _inputs(dtype=torch.float64, n_graphs=4, seed=0):
 
 def _model(name):
     torch.manual_seed(0)
-    model = build_nbody_model(name).double()
+    # Build in float64: e3nn stores its Clebsch-Gordan constants in the default dtype.
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        model = build_nbody_model(name, **SMALL.get(name, {})).double()
+    finally:
+        torch.set_default_dtype(default)
     for module in model.modules():  # large coordinate weights: nothing hides behind a small init
         if isinstance(module, torch.nn.Linear) and module.out_features == 1 and module.bias is None:
             torch.nn.init.normal_(module.weight, std=0.3)

@@ -125,7 +125,9 @@ def test_truncated_or_stale_cache_is_regenerated(tmp_path, caplog):
     assert not is_cached(tmp_path, "tiny")
     with pytest.raises(FileNotFoundError, match="missing or stale"):
         load_split(tmp_path, "tiny", "valid")
-    ensure_dataset(tmp_path, "tiny")
+    with caplog.at_level("INFO"):
+        ensure_dataset(tmp_path, "tiny")
+    assert "unreadable" in caplog.text and "regenerated" in caplog.text
     assert load_split(tmp_path, "tiny", "valid")["pos"].shape[0] == 100
 
 

@@ -221,3 +221,20 @@ def test_checkpoints_load_weights_only_and_hold_no_secrets(make_cfg, monkeypatch
     for path in run_dir.rglob("*"):
         if path.is_file() and path.stat().st_size < 5_000_000:
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    from egnn.atomic import atomic_open, atomic_write_json
+
+    path = tmp_path / "metrics.json"
+    atomic_write_json(path, {"test/mse": 1.0})
+    with pytest.raises(KeyboardInterrupt), atomic_open(path, "w") as handle:
+        handle.write('{"test/mse": 2')
+        raise KeyboardInterrupt
+    assert json.loads(path.read_text()) == {"test/mse": 1.0}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_gradient_clipping_option(make_cfg):
+    metrics = train(make_cfg("debug=limit", "trainer.gradient_clip_val=0.5", "trainer.detect_anomaly=false"))
+    assert np.isfinite(metrics["test/mse"])

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from egnn.data.nbody.dataset import load_split
@@ -100,3 +101,9 @@ def test_bad_override_fails_with_a_clear_message(tmp_path, nbody_data_dir):
     result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "nonexistent" in result.stderr and "model" in result.stderr
+
+
+@pytest.mark.parametrize("model", ["gnn", "rf", "linear", "linear_vel", "tfn", "se3_transformer"])
+def test_every_nbody_model_runs_fast_dev_run(make_cfg, model):
+    metrics = train(make_cfg("debug=fdr", f"model={model}", "data.batch_size=10", "trainer.detect_anomaly=false"))
+    assert np.isfinite(metrics["test/mse"]) and metrics["model"] == model

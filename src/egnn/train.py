@@ -64,6 +64,7 @@ def _best_checkpoint(trainer: pl.Trainer) -> str | None:
 
 def train(cfg: DictConfig) -> dict:
     """Run one training (and test) described by ``cfg``; returns the metrics written to metrics.json."""
+    provenance = {"command": command_line(), "git_commit": git_commit()}  # at start: the code that runs
     torch.set_num_threads(int(cfg.num_threads))
     seed = choose_seed(cfg)
     pl.seed_everything(seed, workers=True)
@@ -122,8 +123,7 @@ def train(cfg: DictConfig) -> dict:
             "data_seed": getattr(datamodule, "data_seed", None),
             "best_checkpoint": best_ckpt,
             "run_dir": str(output_dir),
-            "command": command_line(),
-            "git_commit": git_commit(),
+            **provenance,
             "machine": machine(),
         }
     )

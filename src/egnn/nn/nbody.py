@@ -10,6 +10,8 @@ Shapes:
 
 from __future__ import annotations
 
+import importlib
+
 import torch
 from torch import Tensor, nn
 
@@ -112,12 +114,15 @@ class NBodyLinearDynamics(nn.Module):
         return pos + vel * self.time
 
 
-NBODY_MODELS: dict[str, type[nn.Module]] = {
-    "egnn": NBodyEGNN,
-    "gnn": NBodyGNN,
-    "rf": NBodyRadialField,
-    "linear": NBodyLinear,
-    "linear_vel": NBodyLinearDynamics,
+# Model name -> "module:class". The e3nn baselines are imported only when asked for.
+NBODY_MODELS: dict[str, str] = {
+    "egnn": "egnn.nn.nbody:NBodyEGNN",
+    "gnn": "egnn.nn.nbody:NBodyGNN",
+    "rf": "egnn.nn.nbody:NBodyRadialField",
+    "linear": "egnn.nn.nbody:NBodyLinear",
+    "linear_vel": "egnn.nn.nbody:NBodyLinearDynamics",
+    "tfn": "egnn.nn.tfn:NBodyTFN",
+    "se3_transformer": "egnn.nn.se3_transformer:NBodySE3Transformer",
 }
 
 
@@ -125,4 +130,5 @@ def build_nbody_model(name: str, **kwargs) -> nn.Module:
     """Instantiate the N-body model registered as ``name`` with its keyword arguments."""
     if name not in NBODY_MODELS:
         raise ConfigError(f"unknown N-body model {name!r}; choose one of {sorted(NBODY_MODELS)}")
-    return NBODY_MODELS[name](**kwargs)
+    module_name, class_name = NBODY_MODELS[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)(**kwargs)

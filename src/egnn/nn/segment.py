@@ -52,3 +52,12 @@ def segment_mean(
     if count is None:
         count = segment_count(index, num_segments, values.dtype)
     return segment_sum(values, index, num_segments) / count
+
+
+def segment_softmax(scores: Tensor, index: Tensor, num_segments: int) -> Tensor:
+    """Softmax of per-edge ``scores`` [E] over the edges of each segment (receiver). Returns [E]."""
+    maxes = scores.new_full((num_segments,), float("-inf"))
+    maxes = maxes.scatter_reduce(0, index, scores.detach(), reduce="amax", include_self=True)
+    exp = (scores - maxes.index_select(0, index)).exp()
+    totals = segment_sum(exp[:, None], index, num_segments)[:, 0]
+    return exp / totals.index_select(0, index)

@@ -1,0 +1,64 @@
+"""Result records and the README table generated from them."""
+
+import json
+
+import pytest
+
+from egnn.reporting.records import main as record_main
+from egnn.reporting.tables import main as tables_main
+from egnn.reporting.tables import nbody_table, replace_between
+
+METRICS = {
+    "experiment": "nbody",
+    "model": "egnn",
+    "seed": 0,
+    "test/mse": 0.0072,
+    "val/mse_best": 0.0076,
+    "best_epoch": 200,
+    "epochs": 400,
+    "train_time_s": 600.0,
+    "time_per_epoch_s": 1.5,
+    "forward_time_s": 0.0135,
+    "forward_time_threads": 1,
+    "num_threads": 1,
+    "command": "train.py experiment=nbody seed=0",
+    "git_commit": "abc",
+    "machine": {"cpu_count": 2, "gpu": None, "torch": "2.13.0+cpu"},
+    "run_dir": "/somewhere",
+}
+
+
+def _write_run(tmp_path, seed, mse):
+    run = tmp_path / f"run{seed}"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps({**METRICS, "seed": seed, "test/mse": mse}))
+    return run
+
+
+def test_records_and_table(tmp_path):
+    results = tmp_path / "results"
+    runs = [_write_run(tmp_path, s, m) for s, m in ((0, 0.0070), (1, 0.0074))]
+    record_main([str(r) for r in runs] + ["--results-dir", str(results)])
+    record = json.loads((results / "nbody" / "egnn-seed1.json").read_text())
+    assert record["test/mse"] == 0.0074 and record["git_commit"] == "abc"
+    assert record["machine"] == "2 cores, no GPU, torch 2.13.0+cpu, 1 thread(s)"
+    assert "run_dir" not in record  # records are portable
+    table = nbody_table(results)
+    egnn_row = next(line for line in table.splitlines() if line.startswith("| EGNN |"))
+    assert "0.0071" in egnn_row and "0.0072 ± 0.0003" in egnn_row and "| 2 |" in egnn_row
+    assert "| Linear | 0.0819 | not run |" in table
+
+
+def test_readme_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- nbody-table:start -->\nold\n<!-- nbody-table:end -->\nend\n")
+    tables_main(["--results-dir", str(tmp_path / "none"), "--readme", str(readme)])
+    text = readme.read_text()
+    assert "old" not in text and "| EGNN | 0.0071 | not run |" in text and text.endswith("end\n")
+    with pytest.raises(ValueError, match="markers"):
+        replace_between("no markers", "nbody-table", "x")
+
+
+def test_missing_run_is_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match="metrics.json does not exist"):
+        record_main([str(tmp_path)])
