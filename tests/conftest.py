@@ -71,3 +71,13 @@ def make_cfg(tmp_path, nbody_data_dir):
 
     yield _make
     GlobalHydra.instance().clear()
+
+
+@pytest.fixture(scope="session")
+def qm9_data_dir(tmp_path_factory) -> Path:
+    """A data folder holding the QM9 cache built from the installed qm9pack (once per session)."""
+    from egnn.data.qm9.dataset import load_qm9
+
+    data_dir = tmp_path_factory.mktemp("qm9data")
+    load_qm9(data_dir)
+    return data_dir

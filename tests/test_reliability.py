@@ -236,5 +236,7 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
 
 
 def test_gradient_clipping_option(make_cfg):
-    metrics = train(make_cfg("debug=limit", "trainer.gradient_clip_val=0.5", "trainer.detect_anomaly=false"))
+    metrics = train(
+        make_cfg("debug=limit", "trainer.gradient_clip_val=0.5", "trainer.detect_anomaly=false")
+    )
     assert np.isfinite(metrics["test/mse"])

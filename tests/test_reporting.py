@@ -62,3 +62,27 @@ def test_readme_markers(tmp_path):
 def test_missing_run_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="metrics.json does not exist"):
         record_main([str(tmp_path)])
+
+
+def test_data_efficiency_records_and_plot(tmp_path):
+    from egnn.reporting.plots import data_efficiency_points, plot_data_efficiency
+
+    results = tmp_path / "results"
+    for model, base in (("egnn", 0.01), ("gnn", 0.02)):
+        for n in (100, 200, 400):
+            run = tmp_path / f"{model}{n}"
+            run.mkdir()
+            metrics = {
+                **METRICS,
+                "experiment": "nbody_data_efficiency",
+                "model": model,
+                "n_train": n,
+            }
+            metrics["test/mse"] = base * 100 / n
+            (run / "metrics.json").write_text(json.dumps(metrics))
+            record_main([str(run), "--results-dir", str(results)])
+    assert (results / "nbody_data_efficiency" / "egnn-n200-seed0.json").exists()
+    points = data_efficiency_points(results)
+    assert points["egnn"] == [(100, 0.01), (200, 0.005), (400, 0.0025)]
+    out = plot_data_efficiency(results, tmp_path / "plot.png")
+    assert out.stat().st_size > 1000

@@ -105,5 +105,9 @@ def test_bad_override_fails_with_a_clear_message(tmp_path, nbody_data_dir):
 
 @pytest.mark.parametrize("model", ["gnn", "rf", "linear", "linear_vel", "tfn", "se3_transformer"])
 def test_every_nbody_model_runs_fast_dev_run(make_cfg, model):
-    metrics = train(make_cfg("debug=fdr", f"model={model}", "data.batch_size=10", "trainer.detect_anomaly=false"))
+    metrics = train(
+        make_cfg(
+            "debug=fdr", f"model={model}", "data.batch_size=10", "trainer.detect_anomaly=false"
+        )
+    )
     assert np.isfinite(metrics["test/mse"]) and metrics["model"] == model

@@ -27,7 +27,24 @@ def wandb_offline() -> bool:
         return True
 
 
+def eval_interval(n_train: int, samples_per_check: int = 10000) -> int:
+    """Epochs between validations so that one check comes every ~``samples_per_check`` samples."""
+    return max(1, int(samples_per_check) // max(int(n_train), 1))
+
+
+def qm9_lr(target: str) -> float:
+    """The paper's QM9 learning rate for ``target`` (1e-3 for gap, homo, lumo; 5e-4 otherwise)."""
+    from egnn.data.qm9.targets import PAPER_LR, check_target
+
+    check_target(target)
+    return PAPER_LR[target]
+
+
 def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("egnn.qm9_lr"):
+        OmegaConf.register_new_resolver("egnn.qm9_lr", qm9_lr)
+    if not OmegaConf.has_resolver("egnn.eval_interval"):
+        OmegaConf.register_new_resolver("egnn.eval_interval", eval_interval)
     if not OmegaConf.has_resolver("egnn.wandb_offline"):
         OmegaConf.register_new_resolver("egnn.wandb_offline", wandb_offline)
     if not OmegaConf.has_resolver("egnn.run_dir"):

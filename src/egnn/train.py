@@ -64,7 +64,10 @@ def _best_checkpoint(trainer: pl.Trainer) -> str | None:
 
 def train(cfg: DictConfig) -> dict:
     """Run one training (and test) described by ``cfg``; returns the metrics written to metrics.json."""
-    provenance = {"command": command_line(), "git_commit": git_commit()}  # at start: the code that runs
+    provenance = {
+        "command": command_line(),
+        "git_commit": git_commit(),
+    }  # at start: the code that runs
     torch.set_num_threads(int(cfg.num_threads))
     seed = choose_seed(cfg)
     pl.seed_everything(seed, workers=True)
@@ -96,6 +99,8 @@ def train(cfg: DictConfig) -> dict:
             raise
         metrics["train_time_s"] = time.perf_counter() - start
         prepend_rows(csv_path, history)
+        if getattr(datamodule, "data_stats", None):
+            atomic_write_json(output_dir / "data_stats.json", datamodule.data_stats)
         metrics["epochs"] = trainer.current_epoch
         metrics["time_per_epoch_s"] = metrics["train_time_s"] / max(trainer.current_epoch, 1)
         metrics.update(
@@ -120,6 +125,8 @@ def train(cfg: DictConfig) -> dict:
         {
             "experiment": cfg.task_name,
             "model": OmegaConf.select(cfg, "model.net.name"),
+            "n_train": OmegaConf.select(cfg, "data.n_train"),
+            "target": OmegaConf.select(cfg, "data.target"),
             "data_seed": getattr(datamodule, "data_seed", None),
             "best_checkpoint": best_ckpt,
             "run_dir": str(output_dir),

@@ -26,7 +26,14 @@ class EquivariantAttention(nn.Module):
     Shapes: features [N, irreps_in.dim]; sh [E, sh dim]; lengths [E, 1]; edge_index [2, E].
     """
 
-    def __init__(self, irreps_in: o3.Irreps, irreps_out: o3.Irreps, irreps_key: o3.Irreps, irreps_sh: o3.Irreps, gate: bool = True):
+    def __init__(
+        self,
+        irreps_in: o3.Irreps,
+        irreps_out: o3.Irreps,
+        irreps_key: o3.Irreps,
+        irreps_sh: o3.Irreps,
+        gate: bool = True,
+    ):
         super().__init__()
         irreps_value, self.gate = gated(irreps_out) if gate else (irreps_out, None)
         self.query = o3.Linear(irreps_in, irreps_key)
@@ -41,7 +48,9 @@ class EquivariantAttention(nn.Module):
         key = self.key(features, sh, lengths, senders)
         alpha = segment_softmax((query * key).sum(dim=1) * self.scale, receivers, features.shape[0])
         value = self.value(features, sh, lengths, senders)
-        out = self.self_interaction(features) + segment_sum(alpha[:, None] * value, receivers, features.shape[0])
+        out = self.self_interaction(features) + segment_sum(
+            alpha[:, None] * value, receivers, features.shape[0]
+        )
         return self.gate(out) if self.gate is not None else out
 
 
@@ -62,7 +71,9 @@ class NBodySE3Transformer(nn.Module):
         for _ in range(n_layers - 1):
             layers.append(EquivariantAttention(irreps, hidden, irreps_key, self.irreps_sh))
             irreps = hidden
-        layers.append(EquivariantAttention(irreps, o3.Irreps("1x1o"), irreps_key, self.irreps_sh, gate=False))
+        layers.append(
+            EquivariantAttention(irreps, o3.Irreps("1x1o"), irreps_key, self.irreps_sh, gate=False)
+        )
         self.layers = nn.ModuleList(layers)
 
     def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:

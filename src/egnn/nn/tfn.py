@@ -36,10 +36,20 @@ class RadialTensorProduct(nn.Module):
     Shapes: features [N, irreps_in.dim]; sh [E, irreps_sh.dim]; lengths [E, 1]; returns [E, irreps_out.dim].
     """
 
-    def __init__(self, irreps_in: o3.Irreps, irreps_sh: o3.Irreps, irreps_out: o3.Irreps, radial_hidden: int = 32):
+    def __init__(
+        self,
+        irreps_in: o3.Irreps,
+        irreps_sh: o3.Irreps,
+        irreps_out: o3.Irreps,
+        radial_hidden: int = 32,
+    ):
         super().__init__()
-        self.tp = o3.FullyConnectedTensorProduct(irreps_in, irreps_sh, irreps_out, shared_weights=False)
-        self.radial = FullyConnectedNet([1, radial_hidden, radial_hidden, self.tp.weight_numel], torch.nn.functional.silu)
+        self.tp = o3.FullyConnectedTensorProduct(
+            irreps_in, irreps_sh, irreps_out, shared_weights=False
+        )
+        self.radial = FullyConnectedNet(
+            [1, radial_hidden, radial_hidden, self.tp.weight_numel], torch.nn.functional.silu
+        )
 
     def forward(self, features: Tensor, sh: Tensor, lengths: Tensor, senders: Tensor) -> Tensor:
         return self.tp(features.index_select(0, senders), sh, self.radial(lengths))
@@ -55,7 +65,13 @@ def edge_geometry(pos: Tensor, edge_index: Tensor, irreps_sh: o3.Irreps) -> tupl
 class TFNLayer(nn.Module):
     """:math:`f_i' = \\mathrm{Gate}(W f_i + \\frac{1}{\\deg i}\\sum_j TP(f_j, Y(\\hat r_{ij}); R(r_{ij})))`."""
 
-    def __init__(self, irreps_in: o3.Irreps, irreps_hidden: o3.Irreps, irreps_sh: o3.Irreps, gate: bool = True):
+    def __init__(
+        self,
+        irreps_in: o3.Irreps,
+        irreps_hidden: o3.Irreps,
+        irreps_sh: o3.Irreps,
+        gate: bool = True,
+    ):
         super().__init__()
         irreps_tp, self.gate = gated(irreps_hidden) if gate else (irreps_hidden, None)
         self.message = RadialTensorProduct(irreps_in, irreps_sh, irreps_tp)
@@ -64,7 +80,9 @@ class TFNLayer(nn.Module):
 
     def forward(self, features: Tensor, sh: Tensor, lengths: Tensor, edge_index: Tensor) -> Tensor:
         messages = self.message(features, sh, lengths, edge_index[1])
-        out = self.self_interaction(features) + segment_mean(messages, edge_index[0], features.shape[0])
+        out = self.self_interaction(features) + segment_mean(
+            messages, edge_index[0], features.shape[0]
+        )
         return self.gate(out) if self.gate is not None else out
 
 

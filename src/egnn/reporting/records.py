@@ -16,6 +16,8 @@ from egnn.atomic import atomic_write_json
 KEPT = (
     "experiment",
     "model",
+    "n_train",
+    "target",
     "seed",
     "data_seed",
     "command",
@@ -46,7 +48,16 @@ def make_record(metrics: dict, name: str | None = None) -> dict:
 
 
 def record_path(results_dir: Path, record: dict) -> Path:
-    return Path(results_dir) / record["experiment"] / f"{record['model']}-seed{record['seed']}.json"
+    """``<experiment>/<model>[-<target>][-n<n_train>]-seed<k>.json`` (target for QM9, size for the
+    data-efficiency grid)."""
+    parts = [record["model"]]
+    if record.get("target"):
+        parts.append(record["target"])
+    if "data_efficiency" in record["experiment"]:
+        parts.append(f"n{record['n_train']}")
+    return (
+        Path(results_dir) / record["experiment"] / ("-".join(parts) + f"-seed{record['seed']}.json")
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

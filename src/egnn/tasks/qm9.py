@@ -1,0 +1,80 @@
+"""The QM9 task: one molecular property per model, L1 loss on the normalised target (paper Table 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torchmetrics import MeanAbsoluteError
+
+from egnn.data import keys as K
+from egnn.nn.qm9 import QM9EGNN
+from egnn.tasks.base import Task
+from egnn.tasks.numerics import check_finite_loss
+
+
+class QM9Task(Task):
+    """Regression of one QM9 target with :class:`~egnn.nn.qm9.QM9EGNN`.
+
+    The loss is L1 on ``(y - mean) / mad`` with the mean and mean absolute deviation of the
+    training split (from the DataModule's ``data_stats`` at fit setup; stored in the checkpoint as
+    buffers); validation and test MAE are in the target's unit.
+
+    Logged: ``train/loss``, ``val/mae``, ``val/mae_best``, ``val/best_epoch``, ``test/mae``.
+    """
+
+    val_metric = "mae"
+
+    def __init__(self, net: Mapping, optimizer: Mapping, scheduler: Mapping | None = None) -> None:
+        super().__init__(net, optimizer, scheduler)
+        self.net = QM9EGNN(**{k: v for k, v in self.hparams.net.items() if k != "name"})
+        self.register_buffer("target_mean", torch.zeros(()))
+        self.register_buffer("target_mad", torch.ones(()))
+        self.val_mae, self.test_mae = MeanAbsoluteError(), MeanAbsoluteError()
+
+    def setup(self, stage: str) -> None:
+        stats = getattr(getattr(self.trainer, "datamodule", None), "data_stats", None)
+        if stage == "fit" and stats:
+            self.target_mean.fill_(stats["mean"])
+            self.target_mad.fill_(stats["mad"])
+
+    def normalised_prediction(self, batch: dict) -> torch.Tensor:
+        return self.net(
+            batch[K.NODE_ATTR],
+            batch[K.POS],
+            batch[K.EDGE_INDEX],
+            batch[K.BATCH],
+            batch[K.NUM_GRAPHS],
+        )
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        """Predictions in the target's unit, [B]."""
+        return self.normalised_prediction(batch) * self.target_mad + self.target_mean
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        target = (batch[K.TARGET] - self.target_mean) / self.target_mad
+        loss = (self.normalised_prediction(batch) - target).abs().mean()
+        check_finite_loss(loss, self.current_epoch, self.global_step)
+        self.log(
+            "train/loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=batch[K.NUM_GRAPHS],
+        )
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self.val_mae.update(self(batch), batch[K.TARGET])
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_validation(self.val_mae.compute())
+        self.val_mae.reset()
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self.test_mae.update(self(batch), batch[K.TARGET])
+
+    def on_test_epoch_end(self) -> None:
+        self.log("test/mae", self.test_mae.compute())
+        self.test_mae.reset()

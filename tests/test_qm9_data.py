@@ -1,0 +1,136 @@
+"""QM9 from the installed qm9pack package, offline: counts, split, units, features, cache."""
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from egnn.data import keys as K
+from egnn.data.qm9.datamodule import QM9DataModule
+from egnn.data.qm9.dataset import cache_path, load_qm9, split_indices
+from egnn.data.qm9.raw import qm9pack_data_dir
+from egnn.data.qm9.targets import TARGETS
+from egnn.errors import ConfigError
+
+HARTREE_MEV = 27211.4
+
+
+def _csv_row(gdb_index: int) -> dict:
+    with (qm9pack_data_dir() / "qm9_part1.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if int(row["Index"]) == gdb_index:
+                return row
+    raise AssertionError(f"gdb {gdb_index} not in part 1")
+
+
+def test_counts_and_order(qm9_data_dir):
+    data = load_qm9(qm9_data_dir)
+    index = data["index"].numpy()
+    assert len(index) == 130_831
+    assert index[0] == 1 and index[-1] == 133_885 and (np.diff(index) > 0).all()
+    assert 133_885 - 130_831 == 3_054  # the uncharacterized molecules are the missing ids
+    assert int(data["n_atoms"].sum()) == len(data["z"]) == len(data["pos"])
+    assert set(np.unique(data["z"].numpy())) == {1, 6, 7, 8, 9}
+
+
+def test_split_sizes_are_the_papers():
+    split = split_indices()
+    assert [len(split[s]) for s in ("train", "valid", "test")] == [100_000, 17_748, 13_083]
+    union = np.concatenate(list(split.values()))
+    assert len(np.unique(union)) == 130_831
+    assert np.array_equal(split["train"][:3], np.random.RandomState(0).permutation(130_831)[:3])
+
+
+@pytest.mark.parametrize("gdb_index", [1, 2, 3, 100])
+def test_targets_in_reported_units(qm9_data_dir, gdb_index):
+    """Values in meV etc. against a hand computation from the CSV row."""
+    data = load_qm9(qm9_data_dir)
+    m = int(np.searchsorted(data["index"].numpy(), gdb_index))
+    row = _csv_row(gdb_index)
+    elements = [e.strip(" '") for e in row["Elements"].strip("[]").split(",")]
+    u0_ref = {"H": -0.500273, "C": -37.846772, "N": -54.583861, "O": -75.064579, "F": -99.718730}
+    g_ref = {"H": -0.510927, "C": -37.861317, "N": -54.598897, "O": -75.079532, "F": -99.733544}
+    expected = {
+        "homo": float(row["HOMO_au"]) * HARTREE_MEV,
+        "gap": float(row["HOMO_LUMO_gap_au"]) * HARTREE_MEV,
+        "U0": (float(row["InternalEnergy_0K_au"]) - sum(u0_ref[e] for e in elements)) * HARTREE_MEV,
+        "G": (float(row["GibbsFreeEnergy_298K_au"]) - sum(g_ref[e] for e in elements))
+        * HARTREE_MEV,
+        "zpve": float(row["ZPVE_au"]) * HARTREE_MEV,
+        "Cv": float(row["Heatcapacity_Cv_cal_mol_K"]) - 2.981 * len(elements),
+        "mu": float(row["Dipole_debye"]),
+        "alpha": float(row["Polarizability_bohr3"]),
+        "r2": float(row["R2_bohr2"]),
+    }
+    names = list(TARGETS)
+    for name, value in expected.items():
+        assert data["targets"][m, names.index(name)].item() == pytest.approx(
+            value, rel=1e-9, abs=1e-9
+        ), name
+    if gdb_index == 1:  # methane: U0 atomization energy is about -17.17 eV
+        assert data["targets"][m, names.index("U0")].item() == pytest.approx(-17172.2, abs=0.1)
+
+
+def test_node_features_and_batches(qm9_data_dir):
+    from egnn.data.qm9.datamodule import MoleculeDataset
+    from egnn.data.qm9.features import node_features
+
+    z, pos, target = MoleculeDataset(load_qm9(qm9_data_dir), np.array([0]), 0)[0]  # methane
+    assert z.tolist() == [6, 1, 1, 1, 1] and pos.shape == (5, 3)
+    features = node_features(z)
+    assert features.shape == (5, 15)
+    torch.testing.assert_close(
+        features[0], torch.tensor([0, 0, 0, 1, 6 / 9, 36 / 81, 0, 0, 0, 0, 0, 0, 0, 0, 0.0])
+    )
+    torch.testing.assert_close(
+        features[1], torch.tensor([1, 1 / 9, 1 / 81, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0])
+    )
+    dm = QM9DataModule(data_dir=str(qm9_data_dir), target="homo", batch_size=4)
+    dm.setup("fit")
+    loader_batch = next(iter(dm.val_dataloader()))
+    sizes = torch.bincount(loader_batch[K.BATCH])
+    assert loader_batch[K.EDGE_INDEX].shape[1] == int(
+        (sizes * (sizes - 1)).sum()
+    )  # no padding pairs
+    ei = loader_batch[K.EDGE_INDEX]
+    assert torch.equal(loader_batch[K.BATCH][ei[0]], loader_batch[K.BATCH][ei[1]])
+    assert loader_batch[K.TARGET].shape == (4,)
+
+
+def test_data_stats_from_the_training_split(qm9_data_dir):
+    dm = QM9DataModule(data_dir=str(qm9_data_dir), target="mu", n_train=1000)
+    dm.setup("fit")
+    data = load_qm9(qm9_data_dir)
+    values = data["targets"][split_indices()["train"][:1000], list(TARGETS).index("mu")]
+    assert dm.data_stats["mean"] == pytest.approx(values.mean().item())
+    assert dm.data_stats["mad"] == pytest.approx((values - values.mean()).abs().mean().item())
+    assert (
+        dm.data_stats["unit"] == "D"
+        and dm.data_stats["n_train"] == 1000
+        and dm.data_stats["n_test"] == 13_083
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"target": "HOMO"}, "unknown QM9 target 'HOMO'; choose one of"),
+        ({"n_train": 0}, "data.n_train must be between 1 and 100000"),
+        ({"batch_size": 0}, "data.batch_size must be >= 1"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        QM9DataModule(**kwargs)
+
+
+def test_truncated_cache_is_detected(qm9_data_dir, tmp_path, caplog):
+    path = cache_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(cache_path(qm9_data_dir).read_bytes()[:100_000])
+    from egnn.data.qm9.dataset import _read_cache
+
+    with caplog.at_level("WARNING"):
+        assert _read_cache(path) is None  # detected: load_qm9 then rebuilds it
+    assert "unreadable" in caplog.text and "rebuilt" in caplog.text
