@@ -51,10 +51,14 @@ def test_records_and_table(tmp_path):
 
 def test_readme_markers(tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- nbody-table:start -->\nold\n<!-- nbody-table:end -->\nend\n")
+    readme.write_text(
+        "intro\n<!-- nbody-table:start -->\nold\n<!-- nbody-table:end -->\n"
+        "<!-- qm9-table:start -->\n<!-- qm9-table:end -->\nend\n"
+    )
     tables_main(["--results-dir", str(tmp_path / "none"), "--readme", str(readme)])
     text = readme.read_text()
     assert "old" not in text and "| EGNN | 0.0071 | not run |" in text and text.endswith("end\n")
+    assert "| homo | meV | 29.0 | not run yet | not run yet | — |" in text
     with pytest.raises(ValueError, match="markers"):
         replace_between("no markers", "nbody-table", "x")
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 
-import torch
 from e3nn import o3
 from torch import Tensor, nn
 
 from egnn.nn.segment import segment_softmax, segment_sum
-from egnn.nn.tfn import RadialTensorProduct, edge_geometry, gated, hidden_irreps
+from egnn.nn.tfn import IrrepsDynamics, RadialTensorProduct, gated, hidden_irreps
 
 
 class EquivariantAttention(nn.Module):
@@ -54,7 +53,7 @@ class EquivariantAttention(nn.Module):
         return self.gate(out) if self.gate is not None else out
 
 
-class NBodySE3Transformer(nn.Module):
+class NBodySE3Transformer(IrrepsDynamics):
     """The paper's SE(3)-Transformer baseline: charge (type 0) and velocity (type 1) in, degrees up
     to ``max_degree`` (2), ``channels`` (21) per degree, one head, ``n_layers`` (4) attention
     layers, the last giving one type-1 vector added to x.
@@ -75,10 +74,3 @@ class NBodySE3Transformer(nn.Module):
             EquivariantAttention(irreps, o3.Irreps("1x1o"), irreps_key, self.irreps_sh, gate=False)
         )
         self.layers = nn.ModuleList(layers)
-
-    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
-        sh, lengths = edge_geometry(pos, edge_index, self.irreps_sh)
-        features = torch.cat([charges, vel], dim=1)
-        for layer in self.layers:
-            features = layer(features, sh, lengths, edge_index)
-        return pos + features

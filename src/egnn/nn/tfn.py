@@ -17,7 +17,7 @@ from egnn.nn.segment import segment_mean
 
 def hidden_irreps(channels: int, max_degree: int) -> o3.Irreps:
     """``channels`` copies of each degree 0..max_degree with the parity of spherical harmonics."""
-    return o3.Irreps([(channels, (l, (-1) ** l)) for l in range(max_degree + 1)])
+    return o3.Irreps([(channels, (degree, (-1) ** degree)) for degree in range(max_degree + 1)])
 
 
 def gated(irreps: o3.Irreps) -> tuple[o3.Irreps, Gate]:
@@ -86,7 +86,23 @@ class TFNLayer(nn.Module):
         return self.gate(out) if self.gate is not None else out
 
 
-class NBodyTFN(nn.Module):
+class IrrepsDynamics(nn.Module):
+    """Shared forward of the e3nn N-body models: features [charge (0e), velocity (1o)] pass through
+    ``self.layers`` (each called with features, spherical harmonics, lengths, edges) and the final
+    ``1o`` vector is added to the positions."""
+
+    irreps_sh: o3.Irreps
+    layers: nn.ModuleList
+
+    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
+        sh, lengths = edge_geometry(pos, edge_index, self.irreps_sh)
+        features = torch.cat([charges, vel], dim=1)
+        for layer in self.layers:
+            features = layer(features, sh, lengths, edge_index)
+        return pos + features
+
+
+class NBodyTFN(IrrepsDynamics):
     """The paper's TFN baseline: type-0 input = charge, type-1 input = velocity, no edge
     features, radial net on :math:`\\|r_{ij}\\|`, ``n_layers`` layers, output one type-1 vector added to x.
 
@@ -109,10 +125,3 @@ class NBodyTFN(nn.Module):
             irreps = hidden
         layers.append(TFNLayer(irreps, o3.Irreps("1x1o"), self.irreps_sh, gate=False))
         self.layers = nn.ModuleList(layers)
-
-    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
-        sh, lengths = edge_geometry(pos, edge_index, self.irreps_sh)
-        features = torch.cat([charges, vel], dim=1)
-        for layer in self.layers:
-            features = layer(features, sh, lengths, edge_index)
-        return pos + features

@@ -1,7 +1,7 @@
 """README tables generated from ``results/``: paper numbers beside ours (mean +- std over seeds).
 
 ``python -m egnn.reporting.tables --readme README.md`` rewrites the text between the markers
-``<!-- nbody-table:start -->`` and ``<!-- nbody-table:end -->``.
+``<!-- nbody-table:start -->`` / ``<!-- nbody-table:end -->`` and ``<!-- qm9-table:... -->``.
 """
 
 from __future__ import annotations
@@ -63,6 +63,33 @@ def nbody_table(results_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def qm9_table(results_dir: Path) -> str:
+    """Markdown table of paper Table 4 (EGNN) beside our QM9 records, full protocol and CPU budget."""
+    from egnn.data.qm9.targets import TARGETS
+
+    lines = [
+        "| Target | Unit | Paper MAE | Ours: full protocol | Ours: CPU budget (`qm9_cpu`) | Budget used |",
+        "|---|---|---|---|---|---|",
+    ]
+    full, cpu = load_records(results_dir, "qm9"), load_records(results_dir, "qm9_cpu")
+
+    def by_target(grouped: dict[str, list[dict]], target: str) -> list[dict]:
+        return [r for runs in grouped.values() for r in runs if r.get("target") == target]
+
+    for target, spec in TARGETS.items():
+        full_runs, cpu_runs = by_target(full, target), by_target(cpu, target)
+        budget = "—"
+        if cpu_runs:
+            r = cpu_runs[0]
+            budget = f"{r.get('n_train') or 100000} train molecules, {r['epochs']} epochs, {r['train_time_s'] / 3600:.1f} h"
+        lines.append(
+            f"| {target} | {spec.unit} | {paper.QM9[target]} | "
+            f"{mean_std([r['test/mae'] for r in full_runs], '.4g') if full_runs else 'not run yet'} | "
+            f"{mean_std([r['test/mae'] for r in cpu_runs], '.4g') if cpu_runs else 'not run yet'} | {budget} |"
+        )
+    return "\n".join(lines)
+
+
 def replace_between(text: str, marker: str, body: str) -> str:
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     if start not in text or end not in text:
@@ -79,11 +106,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     parser.add_argument("--readme", type=Path, default=None, help="rewrite the tables of this file")
     args = parser.parse_args(argv)
-    table = nbody_table(args.results_dir)
+    tables = {
+        "nbody-table": nbody_table(args.results_dir),
+        "qm9-table": qm9_table(args.results_dir),
+    }
     if args.readme is None:
-        print(table)
+        print("\n\n".join(tables.values()))
         return
-    atomic_write_text(args.readme, replace_between(args.readme.read_text(), "nbody-table", table))
+    text = args.readme.read_text()
+    for marker, table in tables.items():
+        text = replace_between(text, marker, table)
+    atomic_write_text(args.readme, text)
     print(f"updated {args.readme}")
 
 

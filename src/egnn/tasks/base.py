@@ -1,5 +1,6 @@
-"""What every task module shares: plain-data hyperparameters, optimizer building, and the
-best-validation bookkeeping that model selection, early stopping and resuming rely on."""
+"""What every task module shares: plain-data hyperparameters, optimizer building, the train/val/
+test metric plumbing, and the best-validation bookkeeping that model selection, early stopping and
+resuming rely on."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from collections.abc import Mapping
 
 import pytorch_lightning as pl
 import torch
+import torchmetrics
 from omegaconf import DictConfig, OmegaConf
 
+from egnn.tasks.numerics import check_finite_loss
 from egnn.tasks.optim import build_optimizer, build_scheduler
 
 
@@ -25,25 +28,51 @@ class Task(pl.LightningModule):
         optimizer: ``{"_target_": <optimizer class path>, **kwargs}``.
         scheduler: optional ``{"_target_": <scheduler class path>, "interval": ..., **kwargs}``.
 
-    Subclasses set ``val_metric`` (e.g. ``"mse"``) and call :meth:`log_validation` once per
-    validation epoch; it logs ``val/<metric>``, ``val/<metric>_best`` and ``val/best_epoch``.
+    Subclasses set ``val_metric`` (its name, e.g. ``"mse"``) and ``metric_class`` (a torchmetrics
+    class), and define ``forward(batch)``, ``target(batch)`` and ``training_step`` (which returns
+    :meth:`log_train_loss`). Logged: ``train/loss``, ``val/<metric>``, ``val/<metric>_best``,
+    ``val/best_epoch``, ``test/<metric>``.
     """
 
     val_metric = "loss"
+    metric_class: type[torchmetrics.Metric] = torchmetrics.MeanSquaredError
 
     def __init__(self, net: Mapping, optimizer: Mapping, scheduler: Mapping | None = None) -> None:
         super().__init__()
-        self.save_hyperparameters(
-            {"net": plain(net), "optimizer": plain(optimizer), "scheduler": plain(scheduler)}
-        )
+        hparams = {"net": plain(net), "optimizer": plain(optimizer), "scheduler": plain(scheduler)}
+        self.save_hyperparameters(hparams)
         self.best_val, self.best_epoch = float("inf"), -1
+        self.val_error, self.test_error = self.metric_class(), self.metric_class()
 
-    def log_validation(self, value: torch.Tensor) -> None:
+    def target(self, batch: dict) -> torch.Tensor:
+        raise NotImplementedError
+
+    def log_train_loss(self, loss: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """Stop on a NaN/Inf loss, log ``train/loss`` per epoch, return the loss."""
+        check_finite_loss(loss, self.current_epoch, self.global_step)
+        self.log(
+            "train/loss", loss, on_epoch=True, on_step=False, prog_bar=True, batch_size=batch_size
+        )
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self.val_error.update(self(batch), self.target(batch))
+
+    def on_validation_epoch_end(self) -> None:
+        value = self.val_error.compute()
+        self.val_error.reset()
         if not self.trainer.sanity_checking and value.item() < self.best_val:
             self.best_val, self.best_epoch = value.item(), self.current_epoch
         self.log(f"val/{self.val_metric}", value, prog_bar=True)
         self.log(f"val/{self.val_metric}_best", min(self.best_val, value.item()))
         self.log("val/best_epoch", float(self.best_epoch))
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self.test_error.update(self(batch), self.target(batch))
+
+    def on_test_epoch_end(self) -> None:
+        self.log(f"test/{self.val_metric}", self.test_error.compute())
+        self.test_error.reset()
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["best_val"] = {"value": self.best_val, "epoch": self.best_epoch}
@@ -55,6 +84,6 @@ class Task(pl.LightningModule):
     def configure_optimizers(self):
         optimizer = build_optimizer(self.hparams.optimizer, self.parameters())
         scheduler = build_scheduler(self.hparams.scheduler, optimizer)
-        return (
-            optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
-        )
+        if scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}

@@ -11,7 +11,6 @@ from torchmetrics import MeanSquaredError
 from egnn.data import keys as K
 from egnn.nn.nbody import build_nbody_model
 from egnn.tasks.base import Task
-from egnn.tasks.numerics import check_finite_loss
 
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "lr": 5e-4, "weight_decay": 1e-12}
 
@@ -28,41 +27,20 @@ class NBodyTask(Task):
     """
 
     val_metric = "mse"
+    metric_class = MeanSquaredError
 
     def __init__(
         self, net: Mapping, optimizer: Mapping | None = None, scheduler: Mapping | None = None
     ) -> None:
         super().__init__(net, optimizer or DEFAULT_OPTIMIZER, scheduler)
         self.net = build_nbody_model(**self.hparams.net)
-        self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
 
     def forward(self, batch: dict) -> torch.Tensor:
         """Predicted positions [N, 3] of a batch (keys of :mod:`egnn.data.keys`)."""
         return self.net(batch[K.POS], batch[K.VEL], batch[K.CHARGES], batch[K.EDGE_INDEX])
 
+    def target(self, batch: dict) -> torch.Tensor:
+        return batch[K.TARGET_POS]
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss = F.mse_loss(self(batch), batch[K.TARGET_POS])
-        check_finite_loss(loss, self.current_epoch, self.global_step)
-        self.log(
-            "train/loss",
-            loss,
-            on_step=False,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=batch[K.NUM_GRAPHS],
-        )
-        return loss
-
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self.val_mse.update(self(batch), batch[K.TARGET_POS])
-
-    def on_validation_epoch_end(self) -> None:
-        self.log_validation(self.val_mse.compute())
-        self.val_mse.reset()
-
-    def test_step(self, batch: dict, batch_idx: int) -> None:
-        self.test_mse.update(self(batch), batch[K.TARGET_POS])
-
-    def on_test_epoch_end(self) -> None:
-        self.log("test/mse", self.test_mse.compute())
-        self.test_mse.reset()
+        return self.log_train_loss(F.mse_loss(self(batch), self.target(batch)), batch[K.NUM_GRAPHS])

@@ -10,7 +10,6 @@ from torchmetrics import MeanAbsoluteError
 from egnn.data import keys as K
 from egnn.nn.qm9 import QM9EGNN
 from egnn.tasks.base import Task
-from egnn.tasks.numerics import check_finite_loss
 
 
 class QM9Task(Task):
@@ -24,13 +23,13 @@ class QM9Task(Task):
     """
 
     val_metric = "mae"
+    metric_class = MeanAbsoluteError
 
     def __init__(self, net: Mapping, optimizer: Mapping, scheduler: Mapping | None = None) -> None:
         super().__init__(net, optimizer, scheduler)
         self.net = QM9EGNN(**{k: v for k, v in self.hparams.net.items() if k != "name"})
         self.register_buffer("target_mean", torch.zeros(()))
         self.register_buffer("target_mad", torch.ones(()))
-        self.val_mae, self.test_mae = MeanAbsoluteError(), MeanAbsoluteError()
 
     def setup(self, stage: str) -> None:
         stats = getattr(getattr(self.trainer, "datamodule", None), "data_stats", None)
@@ -51,30 +50,10 @@ class QM9Task(Task):
         """Predictions in the target's unit, [B]."""
         return self.normalised_prediction(batch) * self.target_mad + self.target_mean
 
+    def target(self, batch: dict) -> torch.Tensor:
+        return batch[K.TARGET]
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        target = (batch[K.TARGET] - self.target_mean) / self.target_mad
-        loss = (self.normalised_prediction(batch) - target).abs().mean()
-        check_finite_loss(loss, self.current_epoch, self.global_step)
-        self.log(
-            "train/loss",
-            loss,
-            on_step=False,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=batch[K.NUM_GRAPHS],
-        )
-        return loss
-
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self.val_mae.update(self(batch), batch[K.TARGET])
-
-    def on_validation_epoch_end(self) -> None:
-        self.log_validation(self.val_mae.compute())
-        self.val_mae.reset()
-
-    def test_step(self, batch: dict, batch_idx: int) -> None:
-        self.test_mae.update(self(batch), batch[K.TARGET])
-
-    def on_test_epoch_end(self) -> None:
-        self.log("test/mae", self.test_mae.compute())
-        self.test_mae.reset()
+        normalised_target = (batch[K.TARGET] - self.target_mean) / self.target_mad
+        loss = (self.normalised_prediction(batch) - normalised_target).abs().mean()
+        return self.log_train_loss(loss, batch[K.NUM_GRAPHS])
