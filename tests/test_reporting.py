@@ -90,3 +90,15 @@ def test_data_efficiency_records_and_plot(tmp_path):
     assert points["egnn"] == [(100, 0.01), (200, 0.005), (400, 0.0025)]
     out = plot_data_efficiency(results, tmp_path / "plot.png")
     assert out.stat().st_size > 1000
+
+
+def test_learning_curve_plot(tmp_path):
+    from egnn.reporting.plots import plot_learning_curve
+
+    csv_path = tmp_path / "metrics.csv"
+    csv_path.write_text(
+        "epoch,step,train/loss,val/best_epoch,val/mae,val/mae_best\n"
+        "0,10,,0,5.0,5.0\n0,10,1.0,,,\n1,20,,1,4.0,4.0\n1,20,0.8,,,\n"
+    )
+    out = plot_learning_curve(csv_path, tmp_path / "curve.png", "homo", reference=1.0)
+    assert out.stat().st_size > 1000
