@@ -22,6 +22,7 @@ from egnn.train import CONFIG_DIR  # noqa: E402
 
 torch.set_num_threads(1)
 
+REPO_ROOT = CONFIG_DIR.parent
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 
 
@@ -33,11 +34,13 @@ def nbody_data_dir(tmp_path_factory) -> Path:
     return data_dir
 
 
-def compose_config(overrides: list[str], run_dir: Path) -> DictConfig:
-    """The real ``train.yaml`` composed with ``overrides``, its paths pointed at ``run_dir``."""
+def compose_config(
+    overrides: list[str], run_dir: Path, config_name: str = "train.yaml"
+) -> DictConfig:
+    """The real ``config_name`` composed with ``overrides``, its paths pointed at ``run_dir``."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train.yaml", overrides=overrides, return_hydra_config=True)
+        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
     with open_dict(cfg):
         cfg.paths.root_dir = str(run_dir)
         cfg.paths.log_dir = str(run_dir / "outputs")

@@ -6,6 +6,7 @@ fits, tests the best checkpoint, measures the forward time and writes ``metrics.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -151,10 +152,12 @@ def _config_error(err: BaseException) -> ConfigError | None:
     return None
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
-def main(cfg: DictConfig) -> float | None:
+@contextlib.contextmanager
+def config_error_exit():
+    """Turn configuration errors into one log line and exit code 2, and a NaN loss into exit code
+    3, instead of a wall of traceback; other exceptions pass through."""
     try:
-        metrics = train(cfg)
+        yield
     except NonFiniteLossError as err:
         log.error("%s", err)
         raise SystemExit(3) from None
@@ -164,6 +167,12 @@ def main(cfg: DictConfig) -> float | None:
             raise
         log.error("configuration error: %s", config_error)
         raise SystemExit(2) from None
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
+def main(cfg: DictConfig) -> float | None:
+    with config_error_exit():
+        metrics = train(cfg)
     value = metrics.get(cfg.get("optimized_metric")) if cfg.get("optimized_metric") else None
     return None if value is None else float(value)
 

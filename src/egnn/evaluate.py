@@ -1,0 +1,114 @@
+"""Evaluation entry point: ``python eval.py ckpt_path=...`` tests a checkpoint and writes the same
+``metrics.json`` keys as training (``test/<name>``, forward time, provenance)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from egnn.atomic import atomic_write_json, atomic_write_text
+from egnn.errors import ConfigError
+from egnn.provenance import command_line, git_commit, machine
+from egnn.resolvers import register_resolvers
+from egnn.timing import forward_time
+from egnn.train import CONFIG_DIR, config_error_exit, instantiate_dict
+
+log = logging.getLogger(__name__)
+
+register_resolvers()
+
+
+def checkpoint_to_evaluate(cfg: DictConfig) -> Path:
+    """``cfg.ckpt_path``, or the experiment's shipped pretrained checkpoint."""
+    path = Path(cfg.ckpt_path or cfg.pretrained_ckpt)
+    if not path.is_file():
+        what = (
+            "ckpt_path"
+            if cfg.ckpt_path
+            else f"no ckpt_path given and the pretrained checkpoint for {cfg.task_name!r}"
+        )
+        raise ConfigError(f"{what}: {path} does not exist")
+    return path
+
+
+def saved_config(ckpt: Path, cfg: DictConfig) -> DictConfig:
+    """The resolved config of the run that wrote ``ckpt`` (``<run>/config_resolved.yaml``) with this
+    machine's paths; ``cfg`` itself when the checkpoint has no run folder (a shipped checkpoint)."""
+    saved = ckpt.parent.parent / "config_resolved.yaml"
+    if not saved.is_file():
+        return cfg
+    run_cfg = OmegaConf.load(saved)
+    with open_dict(run_cfg):
+        run_cfg.paths = cfg.paths
+        run_cfg.data.data_dir = cfg.paths.data_dir
+        run_cfg.trainer = cfg.trainer
+        run_cfg.forward_time = cfg.forward_time
+    return run_cfg
+
+
+def load_task(ckpt: Path, model_cfg: DictConfig) -> pl.LightningModule:
+    """The task module class named by the config, restored from the checkpoint (weights only)."""
+    module_name, _, class_name = model_cfg._target_.rpartition(".")
+    task_class = getattr(importlib.import_module(module_name), class_name)
+    try:
+        return task_class.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True)
+    except (RuntimeError, KeyError, TypeError) as err:
+        raise ConfigError(
+            f"checkpoint {ckpt} cannot be loaded as {model_cfg._target_}: {err}"
+        ) from err
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    provenance = {"command": command_line(), "git_commit": git_commit()}
+    torch.set_num_threads(int(cfg.num_threads))
+    pl.seed_everything(int(cfg.seed), workers=True)
+    ckpt = checkpoint_to_evaluate(cfg)
+    run_cfg = saved_config(ckpt, cfg)
+    output_dir = Path(cfg.paths.output_dir)
+    atomic_write_text(output_dir / "config_resolved.yaml", OmegaConf.to_yaml(run_cfg, resolve=True))
+    datamodule = hydra.utils.instantiate(run_cfg.data)
+    model = load_task(ckpt, run_cfg.model)
+    trainer = hydra.utils.instantiate(
+        cfg.trainer, logger=instantiate_dict(cfg.get("logger")) or False
+    )
+    trainer.test(model, datamodule=datamodule)
+    metrics = {k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+    if cfg.forward_time.enabled:
+        batch = next(iter(datamodule.test_dataloader()))
+        metrics.update(
+            forward_time(model, batch, cfg.forward_time.n_warmup, cfg.forward_time.n_runs)
+        )
+    metrics.update(
+        {
+            "experiment": run_cfg.task_name,
+            "model": OmegaConf.select(run_cfg, "model.net.name"),
+            "checkpoint": str(ckpt),
+            "seed": int(cfg.seed),
+            "num_threads": torch.get_num_threads(),
+            "data_seed": getattr(datamodule, "data_seed", None),
+            "run_dir": str(output_dir),
+            **provenance,
+            "machine": machine(),
+        }
+    )
+    atomic_write_json(output_dir / "metrics.json", metrics)
+    log.info(
+        "test metrics of %s: %s", ckpt, {k: v for k, v in metrics.items() if k.startswith("test/")}
+    )
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval.yaml")
+def main(cfg: DictConfig) -> None:
+    with config_error_exit():
+        evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

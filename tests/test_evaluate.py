@@ -1,0 +1,71 @@
+"""``eval.py``: a checkpoint tested with the configuration saved beside it; the shipped model."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from egnn.errors import ConfigError
+from egnn.evaluate import evaluate
+from egnn.train import train
+
+from .conftest import REPO_ROOT, compose_config
+
+EVAL_OVERRIDES = [
+    "trainer.enable_progress_bar=false",
+    "forward_time.n_warmup=1",
+    "forward_time.n_runs=3",
+]
+
+
+def test_pretrained_nbody_checkpoint(tmp_path, nbody_data_dir):
+    """The shipped EGNN (under 1 MB) evaluates on fresh simulations at its reported accuracy."""
+    ckpt = REPO_ROOT / "pretrained" / "nbody_egnn.ckpt"
+    assert ckpt.stat().st_size < 1_000_000
+    record = json.loads(ckpt.with_suffix(".json").read_text())
+    assert record["test/mse"] < 0.0075
+    cfg = compose_config(
+        [
+            "experiment=nbody",
+            f"paths.data_dir={nbody_data_dir}",
+            "data.dataset=tiny",
+            "data.n_train=100",
+        ]
+        + EVAL_OVERRIDES,
+        tmp_path,
+        config_name="eval.yaml",
+    )
+    cfg.paths.root_dir = str(REPO_ROOT)
+    metrics = evaluate(cfg)
+    assert metrics["checkpoint"] == str(ckpt)
+    assert metrics["test/mse"] < 0.015  # the tiny set's own test trajectories (seed 7)
+    assert (
+        json.loads((Path(cfg.paths.output_dir) / "metrics.json").read_text())["test/mse"]
+        == metrics["test/mse"]
+    )
+
+
+def test_checkpoint_is_evaluated_with_its_saved_config(make_cfg, tmp_path, nbody_data_dir):
+    train_cfg = make_cfg("debug=limit", "model=linear", "trainer.detect_anomaly=false")
+    trained = train(train_cfg)
+    cfg = compose_config(
+        [
+            f"ckpt_path={trained['best_checkpoint']}",
+            f"paths.data_dir={nbody_data_dir}",
+            *EVAL_OVERRIDES,
+        ],
+        tmp_path / "eval",
+        config_name="eval.yaml",
+    )
+    metrics = evaluate(cfg)
+    assert metrics["model"] == "linear"  # from the run's config, not eval.yaml's default model
+    assert metrics["test/mse"] == pytest.approx(trained["test/mse"], rel=1e-6)
+    assert {"forward_time_s", "git_commit", "command", "machine"} <= set(metrics)
+    assert np.isfinite(metrics["forward_time_s"])
+
+
+def test_missing_checkpoint(tmp_path):
+    cfg = compose_config(["ckpt_path=/no/such.ckpt"], tmp_path, config_name="eval.yaml")
+    with pytest.raises(ConfigError, match="ckpt_path: /no/such.ckpt does not exist"):
+        evaluate(cfg)
