@@ -1,0 +1,1 @@
+"""Datasets and LightningDataModules of the experiments."""

@@ -1,0 +1,1 @@
+"""N-body charged particles: simulator, cached datasets and the LightningDataModule."""
