@@ -95,6 +95,7 @@ def test_run_dir_layout(tmp_path):
 
 @pytest.mark.parametrize("model", _options("model"))
 def test_model_configs_instantiate(model, tmp_path):
-    cfg = compose_config(["experiment=nbody", f"model={model}"], tmp_path)
+    experiment = "qm9" if model.startswith("qm9") else "nbody"
+    cfg = compose_config([f"experiment={experiment}", f"model={model}"], tmp_path)
     module = hydra.utils.instantiate(cfg.model)
     assert module.hparams.net["name"] == cfg.model.net.name
