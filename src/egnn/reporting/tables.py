@@ -60,6 +60,13 @@ def nbody_table(results_dir: Path) -> str:
                 fwd=f"{fwd} ms" if runs else "—",
             )
         )
+    lines.append("")
+    for name in names:
+        runs = sorted(records.get(name, []), key=lambda r: r["seed"])
+        if runs:
+            label = paper.NBODY.get(name, {}).get("label", name)
+            seeds = ", ".join(f"seed {r['seed']}: {r['test/mse']:.5f}" for r in runs)
+            lines.append(f"- {label} test MSE per seed: {seeds}")
     return "\n".join(lines)
 
 
