@@ -40,7 +40,16 @@ def qm9_lr(target: str) -> float:
     return PAPER_LR[target]
 
 
+def interactive() -> bool:
+    """True when standard output is a terminal (progress bars there, plain logs elsewhere)."""
+    import sys
+
+    return sys.stdout.isatty()
+
+
 def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("egnn.interactive"):
+        OmegaConf.register_new_resolver("egnn.interactive", interactive)
     if not OmegaConf.has_resolver("egnn.qm9_lr"):
         OmegaConf.register_new_resolver("egnn.qm9_lr", qm9_lr)
     if not OmegaConf.has_resolver("egnn.eval_interval"):
