@@ -58,3 +58,28 @@ def reference_egnn(net: EGNN, h: Tensor, x: Tensor, edge_index: Tensor, edge_att
     if net.embedding_out is not None:
         h = net.embedding_out(h)
     return h, x
+
+
+def reference_qm9(net, node_attr, pos, edge_index, edge_mask, node_mask, n_max: int):
+    """The release's QM9 formulation: every molecule padded to ``n_max`` atoms, all n_max^2 - n_max
+    ordered pairs computed, padding masked out (messages by ``edge_mask`` [E, 1], node outputs by
+    ``node_mask`` [N, 1]); ``net`` is a :class:`~egnn.nn.qm9.QM9EGNN` whose parameters are used.
+
+    Shapes: node_attr [B * n_max, 15]; pos [B * n_max, 3]; edge_index [2, B * n_max * (n_max - 1)].
+    Returns [B].
+    """
+    row, col = edge_index
+    n = node_attr.shape[0]
+    h = net.egnn.embedding_in(node_attr) * node_mask
+    coord_diff = pos[row] - pos[col]
+    radial = (coord_diff**2).sum(1, keepdim=True)
+    for layer in net.egnn.layers:
+        m = layer.edge_mlp(torch.cat([h[row], h[col], radial], dim=1))
+        if layer.att_mlp is not None:
+            m = m * layer.att_mlp(m)
+        m = m * edge_mask
+        out = layer.node_mlp(torch.cat([h, _scatter_sum(m, row, n)], dim=1))
+        h = (h + out if layer.residual else out) * node_mask
+    h = net.node_dec(h) * node_mask
+    graph = h.view(-1, n_max, h.shape[1]).sum(1)
+    return net.graph_dec(graph).squeeze(-1)

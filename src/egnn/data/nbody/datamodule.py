@@ -109,14 +109,19 @@ class NBodyDataModule(pl.LightningDataModule):
     @property
     def data_seed(self) -> dict[str, int]:
         """Generation seeds of the training and evaluation datasets."""
-        return {"train": get_spec(self.hparams.dataset).seed, "eval": get_spec(self.eval_dataset).seed}
+        return {
+            "train": get_spec(self.hparams.dataset).seed,
+            "eval": get_spec(self.eval_dataset).seed,
+        }
 
     def prepare_data(self) -> None:
         ensure_dataset(self.hparams.data_dir, self.hparams.dataset)
         ensure_dataset(self.hparams.data_dir, self.eval_dataset)
 
     @staticmethod
-    def _to_dataset(arrays: dict[str, np.ndarray], frame_in: int, frame_out: int, limit: int | None) -> TensorDataset:
+    def _to_dataset(
+        arrays: dict[str, np.ndarray], frame_in: int, frame_out: int, limit: int | None
+    ) -> TensorDataset:
         sl = slice(0, limit)
         for key in ("pos", "vel", "charges"):
             bad = ~np.isfinite(arrays[key][sl].reshape(len(arrays[key][sl]), -1)).all(axis=1)

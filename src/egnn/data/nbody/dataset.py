@@ -37,7 +37,12 @@ class NBodyDatasetSpec:
 
     def params(self) -> dict:
         """The parameters that identify the cached files (checked on load)."""
-        return {"format": FORMAT_VERSION, "seed": self.seed, "sizes": dict(self.sizes), "sim": self.sim.as_dict()}
+        return {
+            "format": FORMAT_VERSION,
+            "seed": self.seed,
+            "sizes": dict(self.sizes),
+            "sim": self.sim.as_dict(),
+        }
 
 
 NBODY_DATASETS: dict[str, NBodyDatasetSpec] = {
@@ -45,18 +50,24 @@ NBODY_DATASETS: dict[str, NBodyDatasetSpec] = {
     "small": NBodyDatasetSpec(seed=43, sizes={"train": 10000, "valid": 2000, "test": 2000}),
     # The data-efficiency figure's training set (generated only when asked for).
     "large": NBodyDatasetSpec(
-        seed=42, sizes={"train": 50000, "valid": 2000, "test": 2000}, sim=ChargedParticlesConfig(sample_freq=500)
+        seed=42,
+        sizes={"train": 50000, "valid": 2000, "test": 2000},
+        sim=ChargedParticlesConfig(sample_freq=500),
     ),
     # A tiny set for tests and debugging.
     "tiny": NBodyDatasetSpec(
-        seed=7, sizes={"train": 200, "valid": 100, "test": 100}, sim=ChargedParticlesConfig(n_steps=4200)
+        seed=7,
+        sizes={"train": 200, "valid": 100, "test": 100},
+        sim=ChargedParticlesConfig(n_steps=4200),
     ),
 }
 
 
 def get_spec(name: str) -> NBodyDatasetSpec:
     if name not in NBODY_DATASETS:
-        raise ConfigError(f"unknown N-body dataset {name!r}; choose one of {sorted(NBODY_DATASETS)}")
+        raise ConfigError(
+            f"unknown N-body dataset {name!r}; choose one of {sorted(NBODY_DATASETS)}"
+        )
     return NBODY_DATASETS[name]
 
 
@@ -113,6 +124,8 @@ def load_split(data_dir: str | Path, name: str, split: str) -> dict[str, np.ndar
         raise ConfigError(f"unknown split {split!r}; choose one of {SPLITS}")
     path = split_path(data_dir, name, split)
     if _read_params(path) != get_spec(name).params():
-        raise FileNotFoundError(f"{path} is missing or stale: call ensure_dataset({str(data_dir)!r}, {name!r})")
+        raise FileNotFoundError(
+            f"{path} is missing or stale: call ensure_dataset({str(data_dir)!r}, {name!r})"
+        )
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in ("pos", "vel", "charges")}

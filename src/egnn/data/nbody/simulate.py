@@ -50,7 +50,9 @@ class ChargedParticlesConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.n_steps <= self.sample_freq:
-            raise ValueError(f"n_steps={self.n_steps} must exceed sample_freq={self.sample_freq} (no frame saved)")
+            raise ValueError(
+                f"n_steps={self.n_steps} must exceed sample_freq={self.sample_freq} (no frame saved)"
+            )
 
     @property
     def n_frames(self) -> int:

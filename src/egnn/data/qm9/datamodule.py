@@ -50,7 +50,9 @@ def collate_molecules(samples: list) -> dict:
     z, pos, target = zip(*samples, strict=True)
     sizes = [len(zi) for zi in z]
     offsets = np.cumsum([0, *sizes[:-1]])
-    edges = torch.cat([_complete_graph(n) + int(o) for n, o in zip(sizes, offsets, strict=True)], dim=1)
+    edges = torch.cat(
+        [_complete_graph(n) + int(o) for n, o in zip(sizes, offsets, strict=True)], dim=1
+    )
     z_all = torch.cat(z)
     return {
         K.ATOMIC_NUMBERS: z_all,
@@ -93,7 +95,9 @@ class QM9DataModule(pl.LightningDataModule):
         if batch_size < 1:
             raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
         if n_train is not None and not 1 <= n_train <= 100_000:
-            raise ConfigError(f"data.n_train must be between 1 and 100000 (the training split), got {n_train}")
+            raise ConfigError(
+                f"data.n_train must be between 1 and 100000 (the training split), got {n_train}"
+            )
         self.shuffle_seed = torch.initial_seed() if shuffle_seed is None else shuffle_seed
         self.splits: dict[str, MoleculeDataset] = {}
         self.data_stats: dict = {}

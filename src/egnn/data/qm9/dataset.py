@@ -47,7 +47,10 @@ def _read_cache(path: Path) -> dict | None:
         log.warning("QM9 cache %s is unreadable (%s): it will be rebuilt", path, err)
         return None
     if data.get("provenance") != _provenance():
-        log.warning("QM9 cache %s is stale (made from other sources or another format): it will be rebuilt", path)
+        log.warning(
+            "QM9 cache %s is stale (made from other sources or another format): it will be rebuilt",
+            path,
+        )
         return None
     return data
 

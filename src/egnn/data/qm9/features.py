@@ -17,5 +17,7 @@ def node_features(z: Tensor) -> Tensor:
     ``3 s + p`` is ``[species == s] * (Z / 9)^p``."""
     species = torch.tensor([ATOMIC_NUMBERS[e] for e in ELEMENTS], device=z.device)
     one_hot = (z.long()[:, None] == species[None, :]).to(torch.float32)  # [A, 5]
-    powers = (z.to(torch.float32)[:, None] / MAX_CHARGE) ** torch.arange(CHARGE_POWER + 1, device=z.device)  # [A, 3]
+    powers = (z.to(torch.float32)[:, None] / MAX_CHARGE) ** torch.arange(
+        CHARGE_POWER + 1, device=z.device
+    )  # [A, 3]
     return (one_hot[:, :, None] * powers[:, None, :]).reshape(z.shape[0], N_NODE_FEATURES)

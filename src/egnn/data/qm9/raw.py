@@ -22,7 +22,9 @@ def qm9pack_data_dir() -> Path:
     folder = Path(spec.submodule_search_locations[0]) / "data"
     missing = [name for name in CSV_FILES if not (folder / name).is_file()]
     if missing:
-        raise ConfigError(f"qm9pack at {folder} lacks {missing}: reinstall it (pip install --force-reinstall qm9pack)")
+        raise ConfigError(
+            f"qm9pack at {folder} lacks {missing}: reinstall it (pip install --force-reinstall qm9pack)"
+        )
     return folder
 
 
@@ -38,7 +40,9 @@ def parse_float_lists(cells) -> list[np.ndarray]:
 def parse_elements(cells) -> list[np.ndarray]:
     """``"['C','H']"`` strings -> atomic numbers (int8)."""
     return [
-        np.array([ATOMIC_NUMBERS[e.strip(" '\"")] for e in cell.strip("[]").split(",")], dtype=np.int8)
+        np.array(
+            [ATOMIC_NUMBERS[e.strip(" '\"")] for e in cell.strip("[]").split(",")], dtype=np.int8
+        )
         for cell in cells
     ]
 
@@ -62,7 +66,9 @@ def read_qm9(folder: Path | None = None) -> dict[str, np.ndarray]:
 
     folder = folder or qm9pack_data_dir()
     columns = ["Index", "N_atoms", "Elements", "XYZ_Ang"] + [t.column for t in TARGETS.values()]
-    frame = pd.concat([pd.read_csv(folder / name, usecols=columns) for name in CSV_FILES], ignore_index=True)
+    frame = pd.concat(
+        [pd.read_csv(folder / name, usecols=columns) for name in CSV_FILES], ignore_index=True
+    )
     frame = frame.sort_values("Index", kind="stable").reset_index(drop=True)
     z_list = parse_elements(frame["Elements"])
     pos_list = parse_float_lists(frame["XYZ_Ang"])

@@ -1,0 +1,208 @@
+"""``egnn-benchmark`` (or ``python scripts/benchmark.py``): throughput of our backbone against the
+release's formulation, measured in one process, plus this machine's matmul peak.
+
+Shapes (issue-style): (a) N-body, 100 systems x 5 particles, 4 layers, 64 hidden, velocity
+variant; (b) QM9, batches of 96 real molecules, 7 layers, 128 hidden, edge inference, no
+coordinate updates (the reference pads every molecule to the batch's largest and computes all
+pairs with masks); (c) scaling, one graph of 1,000 to 10,000 nodes with radius-graph edges.
+Medians over repeated passes; ratios come from the same process. Writes a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from egnn.atomic import atomic_write_json
+from egnn.nn.graph import fully_connected_edges
+from egnn.nn.nbody import NBodyEGNN, charge_products, squared_distances
+from egnn.nn.qm9 import QM9EGNN
+from egnn.testing.reference import reference_egnn, reference_qm9
+from egnn.timing import median_time
+
+
+def flops_of(fn) -> int:
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def measure(fn, n_warmup: int, n_runs: int) -> dict:
+    """Forward (no grad) and forward+backward medians of ``fn`` (which returns a tensor)."""
+
+    def step():
+        fn().float().pow(2).mean().backward()
+
+    with torch.inference_mode():
+        forward_s = median_time(fn, n_warmup, n_runs)
+    return {
+        "forward_s": forward_s,
+        "train_step_s": median_time(step, n_warmup, n_runs),
+        "forward_flops": flops_of(lambda: fn().detach()),
+    }
+
+
+def matmul_peak(n_runs: int = 20) -> float:
+    """GFLOP/s of a 1024^3 float32 matmul on this machine (the practical peak)."""
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    return 2 * 1024**3 / median_time(lambda: a @ b, 3, n_runs) / 1e9
+
+
+def nbody_case(n_warmup: int, n_runs: int) -> dict:
+    torch.manual_seed(0)
+    model = NBodyEGNN()
+    edge_index = fully_connected_edges(5, 100)
+    pos, vel = torch.randn(500, 3), 0.5 * torch.randn(500, 3)
+    charges = torch.randint(0, 2, (500, 1)).float() * 2 - 1
+
+    def ours():
+        return model(pos, vel, charges, edge_index)
+
+    def release():
+        edge_attr = torch.cat(
+            [charge_products(charges, edge_index), squared_distances(pos, edge_index)], 1
+        )
+        return reference_egnn(
+            model.egnn, vel.norm(dim=1, keepdim=True), pos, edge_index, edge_attr, vel
+        )[1]
+
+    torch.testing.assert_close(ours(), release(), rtol=1e-4, atol=1e-5)
+    return {
+        "ours": measure(ours, n_warmup, n_runs),
+        "reference": measure(release, n_warmup, n_runs),
+    }
+
+
+def qm9_batches(data_dir: str, n_batches: int) -> list[list[int]]:
+    from egnn.data.qm9.dataset import load_qm9, split_indices
+
+    data = load_qm9(data_dir)
+    train = split_indices(len(data["n_atoms"]))["train"]
+    return data, [train[i * 96 : (i + 1) * 96].tolist() for i in range(n_batches)]
+
+
+def qm9_case(data_dir: str, n_warmup: int, n_runs: int) -> dict:
+    from egnn.data.qm9.datamodule import MoleculeDataset, collate_molecules
+    from egnn.data.qm9.features import node_features
+
+    torch.manual_seed(0)
+    model = QM9EGNN()
+    data, batches = qm9_batches(data_dir, 1)
+    molecules = MoleculeDataset(data, torch.tensor(batches[0]), 0)
+    batch = collate_molecules([molecules[k] for k in range(len(molecules))])
+    sizes = torch.bincount(batch["batch"])
+    n_max, n_graphs = int(sizes.max()), len(sizes)
+    # Padded layout of the release: n_max slots per molecule, masks for real atoms and pairs.
+    slot = torch.cat([torch.arange(int(s)) for s in sizes]) + batch["batch"] * n_max
+    node_mask = torch.zeros(n_graphs * n_max, 1)
+    node_mask[slot] = 1.0
+    z_padded = torch.zeros(n_graphs * n_max, dtype=torch.long)
+    z_padded[slot] = batch["z"].long()
+    attr_padded = node_features(z_padded) * node_mask
+    pos_padded = torch.zeros(n_graphs * n_max, 3)
+    pos_padded[slot] = batch["pos"]
+    padded_edges = fully_connected_edges(n_max, n_graphs)
+    edge_mask = node_mask[padded_edges[0]] * node_mask[padded_edges[1]]
+
+    def ours():
+        return model(
+            batch["node_attr"], batch["pos"], batch["edge_index"], batch["batch"], n_graphs
+        )
+
+    def release():
+        return reference_qm9(
+            model, attr_padded, pos_padded, padded_edges, edge_mask, node_mask, n_max
+        )
+
+    torch.testing.assert_close(ours(), release(), rtol=1e-3, atol=1e-3)
+    shape = {
+        "molecules": n_graphs,
+        "mean_atoms": float(sizes.float().mean()),
+        "max_atoms": n_max,
+        "edges_ours": int(batch["edge_index"].shape[1]),
+        "edges_reference": int(padded_edges.shape[1]),
+    }
+    return {
+        "shape": shape,
+        "ours": measure(ours, n_warmup, n_runs),
+        "reference": measure(release, n_warmup, n_runs),
+    }
+
+
+def radius_graph(pos: torch.Tensor, radius: float) -> torch.Tensor:
+    dist = torch.cdist(pos, pos)
+    receivers, senders = ((dist < radius) & (dist > 0)).nonzero(as_tuple=True)
+    return torch.stack([receivers, senders])
+
+
+def scaling_case(sizes: list[int], n_warmup: int, n_runs: int) -> list[dict]:
+    torch.manual_seed(0)
+    model = NBodyEGNN()
+    rows = []
+    for n in sizes:
+        pos = torch.rand(n, 3) * (n / 1000) ** (1 / 3) * 10.0  # constant density: ~30 neighbours
+        edge_index = radius_graph(pos, 2.0)
+        vel, charges = torch.randn(n, 3), torch.ones(n, 1)
+        with torch.inference_mode():
+            seconds = median_time(lambda: model(pos, vel, charges, edge_index), n_warmup, n_runs)
+        rows.append({"nodes": n, "edges": int(edge_index.shape[1]), "forward_s": seconds})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=Path("results/benchmark/cpu.json"))
+    parser.add_argument("--data-dir", default="data", help="QM9 cache folder (built on first use)")
+    parser.add_argument("--runs", type=int, default=30, help="timed passes per measurement")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--skip-qm9", action="store_true")
+    parser.add_argument(
+        "--scaling", default="1000,2000,5000,10000", help="node counts of the scaling case"
+    )
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    result = {
+        "machine": {
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "threads": args.threads,
+        },
+        "matmul_peak_gflops": matmul_peak(),
+        "nbody": nbody_case(5, args.runs),
+    }
+    if not args.skip_qm9:
+        result["qm9"] = qm9_case(args.data_dir, 2, max(args.runs // 3, 5))
+    result["scaling"] = scaling_case([int(n) for n in args.scaling.split(",")], 2, 5)
+    print(f"matmul peak: {result['matmul_peak_gflops']:.1f} GFLOP/s ({args.threads} thread(s))")
+    for case in ("nbody", "qm9"):
+        if case not in result:
+            continue
+        ours, ref = result[case]["ours"], result[case]["reference"]
+        for key in ("forward_s", "train_step_s"):
+            ours[f"{key}_speedup"] = ref[key] / ours[key]
+        ours["forward_gflops"] = ours["forward_flops"] / ours["forward_s"] / 1e9
+        ref["forward_gflops"] = ref["forward_flops"] / ref["forward_s"] / 1e9
+        print(
+            f"{case}: forward {ours['forward_s'] * 1e3:.2f} ms vs {ref['forward_s'] * 1e3:.2f} ms "
+            f"({ours['forward_s_speedup']:.2f}x); train step {ours['train_step_s'] * 1e3:.2f} ms vs "
+            f"{ref['train_step_s'] * 1e3:.2f} ms ({ours['train_step_s_speedup']:.2f}x); "
+            f"forward {ours['forward_gflops']:.1f} GFLOP/s ({ours['forward_flops'] / 1e6:.0f} MFLOP vs "
+            f"{ref['forward_flops'] / 1e6:.0f} MFLOP)"
+        )
+    for row in result["scaling"]:
+        print(
+            f"scaling: {row['nodes']} nodes, {row['edges']} edges: forward {row['forward_s'] * 1e3:.1f} ms"
+        )
+    atomic_write_json(args.out, result)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
