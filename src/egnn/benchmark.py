@@ -11,7 +11,6 @@ Medians over repeated passes; ratios come from the same process. Writes a JSON f
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 from pathlib import Path
 

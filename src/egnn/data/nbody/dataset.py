@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from egnn.errors import ConfigError
 from egnn.atomic import atomic_open
 from egnn.data.nbody.simulate import ChargedParticlesConfig, initial_conditions, simulate
+from egnn.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
