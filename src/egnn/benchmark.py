@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -148,7 +149,7 @@ def scaling_case(sizes: list[int], n_warmup: int, n_runs: int) -> list[dict]:
         edge_index = radius_graph(pos, 2.0)
         vel, charges = torch.randn(n, 3), torch.ones(n, 1)
         with torch.inference_mode():
-            seconds = median_time(lambda: model(pos, vel, charges, edge_index), n_warmup, n_runs)
+            seconds = median_time(partial(model, pos, vel, charges, edge_index), n_warmup, n_runs)
         rows.append({"nodes": n, "edges": int(edge_index.shape[1]), "forward_s": seconds})
     return rows
 
