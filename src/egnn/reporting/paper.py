@@ -10,6 +10,9 @@ NBODY = {
     "egnn": {"test/mse": 0.0071, "forward_time_s": 0.0062, "label": "EGNN"},
 }
 
+# Our rows that are not in the paper's table.
+EXTRA_LABELS = {"linear_vel": "Linear, x + t v (learnable t)"}
+
 # Table 4: QM9 test MAE of the EGNN, in the units of egnn.data.qm9.targets.TARGETS.
 QM9 = {
     "alpha": 0.071,

@@ -42,7 +42,7 @@ def nbody_table(results_dir: Path) -> str:
     ]
     names = list(paper.NBODY) + sorted(set(records) - set(paper.NBODY))
     for name in names:
-        ref = paper.NBODY.get(name, {})
+        ref = paper.NBODY.get(name, {"label": paper.EXTRA_LABELS.get(name, name)})
         runs = records.get(name, [])
         mse = mean_std([r["test/mse"] for r in runs], ".4f")
         epochs = mean_std([r["best_epoch"] for r in runs if "best_epoch" in r], ".0f")
@@ -56,7 +56,7 @@ def nbody_table(results_dir: Path) -> str:
                 n=len(runs) or "—",
                 ep=epochs if runs else "—",
                 wall=f"{wall} min" if runs else "—",
-                p_fwd=f"{ref['forward_time_s'] * 1000:.1f} ms" if ref else "—",
+                p_fwd=f"{ref['forward_time_s'] * 1000:.1f} ms" if "forward_time_s" in ref else "—",
                 fwd=f"{fwd} ms" if runs else "—",
             )
         )
@@ -64,7 +64,7 @@ def nbody_table(results_dir: Path) -> str:
     for name in names:
         runs = sorted(records.get(name, []), key=lambda r: r["seed"])
         if runs:
-            label = paper.NBODY.get(name, {}).get("label", name)
+            label = paper.NBODY.get(name, {}).get("label", paper.EXTRA_LABELS.get(name, name))
             seeds = ", ".join(f"seed {r['seed']}: {r['test/mse']:.5f}" for r in runs)
             lines.append(f"- {label} test MSE per seed: {seeds}")
     return "\n".join(lines)
