@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from e3nn import o3
+from e3nn.nn import BatchNorm
 from torch import Tensor, nn
 
 from egnn.nn.segment import segment_softmax, segment_sum
@@ -40,6 +41,7 @@ class EquivariantAttention(nn.Module):
         self.value = RadialTensorProduct(irreps_in, irreps_sh, irreps_value)
         self.self_interaction = o3.Linear(irreps_in, irreps_value)
         self.scale = 1.0 / math.sqrt(irreps_key.dim)
+        self.norm = BatchNorm(irreps_out) if gate else None
 
     def forward(self, features: Tensor, sh: Tensor, lengths: Tensor, edge_index: Tensor) -> Tensor:
         receivers, senders = edge_index[0], edge_index[1]
@@ -50,7 +52,7 @@ class EquivariantAttention(nn.Module):
         out = self.self_interaction(features) + segment_sum(
             alpha[:, None] * value, receivers, features.shape[0]
         )
-        return self.gate(out) if self.gate is not None else out
+        return self.norm(self.gate(out)) if self.gate is not None else out
 
 
 class NBodySE3Transformer(IrrepsDynamics):

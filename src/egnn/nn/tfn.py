@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 from e3nn import o3
-from e3nn.nn import FullyConnectedNet, Gate
+from e3nn.nn import BatchNorm, FullyConnectedNet, Gate
 from torch import Tensor, nn
 
 from egnn.nn.segment import segment_mean
@@ -63,7 +63,8 @@ def edge_geometry(pos: Tensor, edge_index: Tensor, irreps_sh: o3.Irreps) -> tupl
 
 
 class TFNLayer(nn.Module):
-    """:math:`f_i' = \\mathrm{Gate}(W f_i + \\frac{1}{\\deg i}\\sum_j TP(f_j, Y(\\hat r_{ij}); R(r_{ij})))`."""
+    """:math:`f_i' = \\mathrm{BN}(\\mathrm{Gate}(W f_i + \\frac{1}{\\deg i}\\sum_j TP(f_j, Y(\\hat r_{ij}); R(r_{ij}))))`
+    (equivariant batch norm of the irreps' norms keeps feature scales bounded over depth)."""
 
     def __init__(
         self,
@@ -76,6 +77,7 @@ class TFNLayer(nn.Module):
         irreps_tp, self.gate = gated(irreps_hidden) if gate else (irreps_hidden, None)
         self.message = RadialTensorProduct(irreps_in, irreps_sh, irreps_tp)
         self.self_interaction = o3.Linear(irreps_in, irreps_tp)
+        self.norm = BatchNorm(irreps_hidden) if gate else None
         self.irreps_out = irreps_hidden
 
     def forward(self, features: Tensor, sh: Tensor, lengths: Tensor, edge_index: Tensor) -> Tensor:
@@ -83,7 +85,7 @@ class TFNLayer(nn.Module):
         out = self.self_interaction(features) + segment_mean(
             messages, edge_index[0], features.shape[0]
         )
-        return self.gate(out) if self.gate is not None else out
+        return self.norm(self.gate(out)) if self.gate is not None else out
 
 
 class IrrepsDynamics(nn.Module):
@@ -94,12 +96,17 @@ class IrrepsDynamics(nn.Module):
     irreps_sh: o3.Irreps
     layers: nn.ModuleList
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The displacement starts small (as the EGNN's gain-0.001 coordinate layer does).
+        self.output_scale = nn.Parameter(torch.tensor(0.01))
+
     def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
         sh, lengths = edge_geometry(pos, edge_index, self.irreps_sh)
         features = torch.cat([charges, vel], dim=1)
         for layer in self.layers:
             features = layer(features, sh, lengths, edge_index)
-        return pos + features
+        return pos + self.output_scale * features
 
 
 class NBodyTFN(IrrepsDynamics):
