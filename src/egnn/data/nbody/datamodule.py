@@ -5,13 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
 from egnn.data import keys as K
+from egnn.data.base import SplitDataModule
 from egnn.data.nbody.dataset import SPLITS, ensure_dataset, get_spec, load_split
-from egnn.data.samplers import EpochSeededRandomSampler
 from egnn.errors import ConfigError
 from egnn.nn.graph import fully_connected_edges
 
@@ -40,7 +39,7 @@ def collate_systems(samples: list[tuple[torch.Tensor, ...]]) -> dict:
     }
 
 
-class NBodyDataModule(pl.LightningDataModule):
+class NBodyDataModule(SplitDataModule):
     """Charged-particle systems: input (positions, velocities) at ``frame_in``, target positions at
     ``frame_out``; fully connected graphs of n particles.
 
@@ -60,6 +59,9 @@ class NBodyDataModule(pl.LightningDataModule):
     Batches (see :func:`collate_systems`): pos, vel, target_pos [N, 3]; charges [N, 1];
     edge_index [2, E]; batch [N]; num_graphs B.
     """
+
+    collate_fn = staticmethod(collate_systems)
+    drop_last = True  # the paper drops the last partial batch
 
     def __init__(
         self,
@@ -151,25 +153,3 @@ class NBodyDataModule(pl.LightningDataModule):
         for split in SPLITS[1:]:
             arrays = load_split(hp.data_dir, self.eval_dataset, split)
             self.splits[split] = self._to_dataset(arrays, *self.eval_frames, None)
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        dataset = self.splits[split]
-        return DataLoader(
-            dataset,
-            batch_size=self.hparams.batch_size,
-            sampler=EpochSeededRandomSampler(len(dataset), self.shuffle_seed) if shuffle else None,
-            # The paper drops the last partial batch; keep it when it is the only one.
-            drop_last=shuffle and len(dataset) >= self.hparams.batch_size,
-            num_workers=self.hparams.num_workers,
-            collate_fn=collate_systems,
-            persistent_workers=self.hparams.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("valid", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)

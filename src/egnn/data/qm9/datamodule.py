@@ -5,15 +5,14 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from egnn.data import keys as K
+from egnn.data.base import SplitDataModule
 from egnn.data.qm9.dataset import load_qm9, split_indices
 from egnn.data.qm9.features import node_features
 from egnn.data.qm9.targets import TARGETS, check_target
-from egnn.data.samplers import EpochSeededRandomSampler
 from egnn.errors import ConfigError
 from egnn.nn.graph import fully_connected_edges
 
@@ -65,7 +64,7 @@ def collate_molecules(samples: list) -> dict:
     }
 
 
-class QM9DataModule(pl.LightningDataModule):
+class QM9DataModule(SplitDataModule):
     """QM9 from the ``qm9pack`` package, one target.
 
     Args:
@@ -79,6 +78,8 @@ class QM9DataModule(pl.LightningDataModule):
     ``data_stats`` (after ``setup``): target, unit, mean and mean absolute deviation of the target
     over the (used) training split, split sizes.
     """
+
+    collate_fn = staticmethod(collate_molecules)
 
     def __init__(
         self,
@@ -127,23 +128,3 @@ class QM9DataModule(pl.LightningDataModule):
             "n_valid": len(indices["valid"]),
             "n_test": len(indices["test"]),
         }
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        dataset = self.splits[split]
-        return DataLoader(
-            dataset,
-            batch_size=self.hparams.batch_size,
-            sampler=EpochSeededRandomSampler(len(dataset), self.shuffle_seed) if shuffle else None,
-            num_workers=self.hparams.num_workers,
-            collate_fn=collate_molecules,
-            persistent_workers=self.hparams.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("valid", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
