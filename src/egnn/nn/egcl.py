@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from egnn.nn.pair_linear import pair_linear
+from egnn.nn.gnn import GCL
 from egnn.nn.segment import segment_mean, segment_sum
 
 COORD_AGGREGATIONS = ("mean", "sum")
 
 
-class EGCL(nn.Module):
+class EGCL(GCL):
     r"""E(n) equivariant graph convolutional layer.
 
     For every directed edge (i receives from j), with :math:`d_{ij} = \|x_i - x_j\|^2`:
@@ -71,16 +71,18 @@ class EGCL(nn.Module):
         coord_clamp: float | None = 100.0,
         norm_eps: float = 1e-8,
     ) -> None:
-        super().__init__()
         if coord_agg not in COORD_AGGREGATIONS:
             raise ValueError(f"coord_agg must be one of {COORD_AGGREGATIONS}, got {coord_agg!r}")
         if velocity and not update_coords:
             raise ValueError(
                 "velocity=True needs update_coords=True (the velocity moves the coordinates)"
             )
+        # phi_e, the edge gate and phi_h are the GCL's, with d_ij as one more edge scalar.
+        super().__init__(
+            hidden_nf, 1 + edge_attr_nf, act=act, residual=residual, attention=attention
+        )
         self.hidden_nf = hidden_nf
         self.edge_attr_nf = edge_attr_nf
-        self.residual = residual
         self.update_coords = update_coords
         self.velocity = velocity
         self.coord_agg = coord_agg
@@ -90,16 +92,6 @@ class EGCL(nn.Module):
         self.coord_clamp = coord_clamp
         self.norm_eps = norm_eps
 
-        self.edge_mlp = nn.Sequential(
-            nn.Linear(2 * hidden_nf + 1 + edge_attr_nf, hidden_nf),
-            act(),
-            nn.Linear(hidden_nf, hidden_nf),
-            act(),
-        )
-        self.att_mlp = nn.Sequential(nn.Linear(hidden_nf, 1), nn.Sigmoid()) if attention else None
-        self.node_mlp = nn.Sequential(
-            nn.Linear(2 * hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, hidden_nf)
-        )
         if update_coords:
             last = nn.Linear(hidden_nf, 1, bias=False)
             nn.init.xavier_uniform_(last.weight, gain=0.001)
@@ -117,10 +109,7 @@ class EGCL(nn.Module):
     ) -> Tensor:
         """Messages :math:`m_{ij}` (eq. 3, gated by eq. 8 with attention). Returns [E, F]."""
         scalars = radial if edge_attr is None else torch.cat([radial, edge_attr], dim=1)
-        m = self.edge_mlp[1:](pair_linear(self.edge_mlp[0], h, edge_index, scalars))
-        if self.att_mlp is not None:
-            m = m * self.att_mlp(m)
-        return m
+        return GCL.edge_model(self, h, edge_index, scalars)
 
     def coord_model(
         self,
@@ -140,12 +129,6 @@ class EGCL(nn.Module):
         if self.coord_agg == "sum":
             return segment_sum(trans, edge_index[0], n_nodes)
         return segment_mean(trans, edge_index[0], n_nodes, count=coord_count)
-
-    def node_model(self, h: Tensor, edge_index: Tensor, m: Tensor) -> Tensor:
-        """Node update :math:`h_i' = h_i + \\phi_h(h_i, \\sum_j m_{ij})` (eqs. 5-6). Returns [N, F]."""
-        m_i = segment_sum(m, edge_index[0], h.shape[0])
-        out = self.node_mlp(torch.cat([h, m_i], dim=1))
-        return h + out if self.residual else out
 
     def forward(
         self,
