@@ -47,7 +47,18 @@ def interactive() -> bool:
     return sys.stdout.isatty()
 
 
+def launch_dir() -> str:
+    """The directory train.py was launched from.
+
+    Unlike ``${hydra:runtime.cwd}`` this resolves before Hydra's runtime config exists, which the
+    multirun sweeper needs to place ``hydra.sweep.dir``.
+    """
+    return os.getcwd()
+
+
 def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("egnn.launch_dir"):
+        OmegaConf.register_new_resolver("egnn.launch_dir", launch_dir, use_cache=True)
     if not OmegaConf.has_resolver("egnn.interactive"):
         OmegaConf.register_new_resolver("egnn.interactive", interactive)
     if not OmegaConf.has_resolver("egnn.qm9_lr"):

@@ -10,3 +10,7 @@ NUM_GRAPHS = "num_graphs"  # int, B
 ATOMIC_NUMBERS = "z"  # [N] int atomic numbers
 NODE_ATTR = "node_attr"  # [N, F] input node features
 TARGET = "target"  # [B] one scalar property per graph
+NUM_NODES = "num_nodes"  # int, N
+EDGE_ATTR = "edge_attr"  # [E, A] input edge attributes
+EDGE_TARGET = "edge_target"  # [E] float 0/1, the adjacency entry of each ordered pair
+EDGE_GRAPH = "edge_graph"  # [E] int64 graph index of each edge

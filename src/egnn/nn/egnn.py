@@ -32,6 +32,9 @@ class EGNN(nn.Module):
         update_coords: ``False`` gives an E(n)-invariant network (``x_out`` equals ``x``).
         residual, coord_agg, normalize, tanh, coord_range, coord_clamp, norm_eps, act:
             passed to every :class:`EGCL`.
+        coord_decay: shrink ``x <- x - coord_decay * x`` after every layer (1e-3 in the paper's
+            graph autoencoder). Nonzero values keep rotation and reflection equivariance but break
+            translation equivariance (the origin becomes special).
 
     Shapes:
         h: [N, in_node_nf]; x: [N, D] for any D; edge_index: [2, E] int64, row 0 the receiver i,
@@ -57,8 +60,12 @@ class EGNN(nn.Module):
         coord_clamp: float | None = 100.0,
         norm_eps: float = 1e-8,
         act: type[nn.Module] = nn.SiLU,
+        coord_decay: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= coord_decay < 1.0:
+            raise ValueError(f"coord_decay must lie in [0, 1), got {coord_decay!r}")
+        self.coord_decay = coord_decay
         for name, value, minimum in (
             ("in_node_nf", in_node_nf, 1),
             ("hidden_nf", hidden_nf, 1),
@@ -132,6 +139,8 @@ class EGNN(nn.Module):
         h = self.embedding_in(h)
         for layer in self.layers:
             h, x = layer(h, x, edge_index, edge_attr=edge_attr, vel=vel, coord_count=coord_count)
+            if self.coord_decay:
+                x = x - self.coord_decay * x
         if self.embedding_out is not None:
             h = self.embedding_out(h)
         return h, x

@@ -60,7 +60,8 @@ class GCL(nn.Module):
 
 
 class GNN(nn.Module):
-    """Embedding, ``n_layers`` :class:`GCL` and an MLP decoder ``F -> F -> out_node_nf``.
+    """Embedding, ``n_layers`` :class:`GCL` and a decoder: the MLP ``F -> F -> out_node_nf``, or
+    one ``Linear(F -> out_node_nf)`` with ``mlp_decoder=False`` (the graph autoencoder's).
 
     Shapes:
         h: [N, in_node_nf]; edge_index: [2, E]; edge_attr: [E, in_edge_nf]; returns [N, out_node_nf].
@@ -76,6 +77,7 @@ class GNN(nn.Module):
         residual: bool = True,
         attention: bool = False,
         act: type[nn.Module] = nn.SiLU,
+        mlp_decoder: bool = True,
     ) -> None:
         super().__init__()
         self.embedding = nn.Linear(in_node_nf, hidden_nf)
@@ -83,8 +85,10 @@ class GNN(nn.Module):
             GCL(hidden_nf, in_edge_nf, act=act, residual=residual, attention=attention)
             for _ in range(n_layers)
         )
-        self.decoder = nn.Sequential(
-            nn.Linear(hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, out_node_nf)
+        self.decoder = (
+            nn.Sequential(nn.Linear(hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, out_node_nf))
+            if mlp_decoder
+            else nn.Linear(hidden_nf, out_node_nf)
         )
 
     def forward(self, h: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None) -> Tensor:

@@ -10,15 +10,13 @@ Shapes:
 
 from __future__ import annotations
 
-import importlib
-
 import torch
 from torch import Tensor, nn
 
-from egnn.errors import ConfigError
 from egnn.nn.egnn import EGNN
 from egnn.nn.gnn import GNN
 from egnn.nn.radial_field import RadialField
+from egnn.nn.registry import build_registered
 
 
 def charge_products(charges: Tensor, edge_index: Tensor) -> Tensor:
@@ -128,7 +126,4 @@ NBODY_MODELS: dict[str, str] = {
 
 def build_nbody_model(name: str, **kwargs) -> nn.Module:
     """Instantiate the N-body model registered as ``name`` with its keyword arguments."""
-    if name not in NBODY_MODELS:
-        raise ConfigError(f"unknown N-body model {name!r}; choose one of {sorted(NBODY_MODELS)}")
-    module_name, class_name = NBODY_MODELS[name].split(":")
-    return getattr(importlib.import_module(module_name), class_name)(**kwargs)
+    return build_registered(NBODY_MODELS, "N-body", name, **kwargs)

@@ -17,34 +17,53 @@ class RadialFieldLayer(nn.Module):
         \qquad x_i \leftarrow x_i + v_i\, \phi_v(\|v_i\|)
 
     :math:`\phi`: Linear(1 + A -> F), act, Linear(F -> 1, no bias, xavier gain 0.001), tanh.
-    :math:`\phi_v`: Linear(1 -> F), act, Linear(F -> 1).
+    :math:`\phi_v`: Linear(1 -> F), act, Linear(F -> 1); the velocity term exists only when
+    ``velocity=True`` (the graph autoencoder has no velocities).
 
     Shapes:
         x, vel: [N, D]; speed: [N, 1]; edge_index: [2, E]; edge_attr: [E, A]; returns x [N, D].
     """
 
     def __init__(
-        self, hidden_nf: int = 64, edge_attr_nf: int = 0, act: type[nn.Module] = nn.SiLU
+        self,
+        hidden_nf: int = 64,
+        edge_attr_nf: int = 0,
+        act: type[nn.Module] = nn.SiLU,
+        velocity: bool = True,
     ) -> None:
         super().__init__()
         last = nn.Linear(hidden_nf, 1, bias=False)
         nn.init.xavier_uniform_(last.weight, gain=0.001)
         self.phi = nn.Sequential(nn.Linear(1 + edge_attr_nf, hidden_nf), act(), last, nn.Tanh())
-        self.vel_mlp = nn.Sequential(nn.Linear(1, hidden_nf), act(), nn.Linear(hidden_nf, 1))
+        self.vel_mlp = (
+            nn.Sequential(nn.Linear(1, hidden_nf), act(), nn.Linear(hidden_nf, 1))
+            if velocity
+            else None
+        )
 
     def forward(
-        self, x: Tensor, vel: Tensor, speed: Tensor, edge_index: Tensor, edge_attr: Tensor | None
+        self,
+        x: Tensor,
+        vel: Tensor | None,
+        speed: Tensor | None,
+        edge_index: Tensor,
+        edge_attr: Tensor | None,
     ) -> Tensor:
         row, col = edge_index[0], edge_index[1]
         diff = x.index_select(0, row) - x.index_select(0, col)
         dist = torch.sqrt((diff * diff).sum(dim=1, keepdim=True) + 1e-12)
         scalars = dist if edge_attr is None else torch.cat([dist, edge_attr], dim=1)
         x = x + segment_mean(diff * self.phi(scalars), row, x.shape[0])
-        return x + vel * self.vel_mlp(speed)
+        return x if self.vel_mlp is None else x + vel * self.vel_mlp(speed)
 
 
 class RadialField(nn.Module):
-    """A stack of :class:`RadialFieldLayer` (4 in the paper). Shapes as the layer."""
+    """A stack of :class:`RadialFieldLayer` (4 in the paper). Shapes as the layer.
+
+    ``velocity=False`` drops the velocity term (``vel`` may then be None); ``coord_decay`` shrinks
+    ``x <- x - coord_decay * x`` after every layer, as in the graph autoencoder (this breaks
+    translation equivariance, not rotation or reflection equivariance).
+    """
 
     def __init__(
         self,
@@ -52,16 +71,24 @@ class RadialField(nn.Module):
         edge_attr_nf: int = 0,
         n_layers: int = 4,
         act: type[nn.Module] = nn.SiLU,
+        velocity: bool = True,
+        coord_decay: float = 0.0,
     ):
         super().__init__()
+        self.coord_decay = coord_decay
+        self.velocity = velocity
         self.layers = nn.ModuleList(
-            RadialFieldLayer(hidden_nf, edge_attr_nf, act) for _ in range(n_layers)
+            RadialFieldLayer(hidden_nf, edge_attr_nf, act, velocity) for _ in range(n_layers)
         )
 
     def forward(
-        self, x: Tensor, vel: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None
+        self, x: Tensor, vel: Tensor | None, edge_index: Tensor, edge_attr: Tensor | None = None
     ) -> Tensor:
-        speed = vel.norm(dim=1, keepdim=True)
+        if self.velocity and vel is None:
+            raise ValueError("this RadialField was built with velocity=True: pass vel [N, D]")
+        speed = vel.norm(dim=1, keepdim=True) if self.velocity else None
         for layer in self.layers:
             x = layer(x, vel, speed, edge_index, edge_attr)
+            if self.coord_decay:
+                x = x - self.coord_decay * x
         return x

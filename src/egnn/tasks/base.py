@@ -55,23 +55,34 @@ class Task(pl.LightningModule):
         )
         return loss
 
+    def update_metric(self, metric: torchmetrics.Metric, batch: dict) -> None:
+        """Accumulate one evaluation batch into ``metric``."""
+        metric.update(self(batch), self.target(batch))
+
+    def compute_metric(self, metric: torchmetrics.Metric) -> dict[str, torch.Tensor]:
+        """``{name: value}`` of an accumulated metric; must hold ``val_metric`` (model selection)."""
+        return {self.val_metric: metric.compute()}
+
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self.val_error.update(self(batch), self.target(batch))
+        self.update_metric(self.val_error, batch)
 
     def on_validation_epoch_end(self) -> None:
-        value = self.val_error.compute()
+        values = self.compute_metric(self.val_error)
         self.val_error.reset()
+        value = values[self.val_metric]
         if not self.trainer.sanity_checking and value.item() < self.best_val:
             self.best_val, self.best_epoch = value.item(), self.current_epoch
-        self.log(f"val/{self.val_metric}", value, prog_bar=True)
+        for name, other in values.items():
+            self.log(f"val/{name}", other, prog_bar=name == self.val_metric)
         self.log(f"val/{self.val_metric}_best", min(self.best_val, value.item()))
         self.log("val/best_epoch", float(self.best_epoch))
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
-        self.test_error.update(self(batch), self.target(batch))
+        self.update_metric(self.test_error, batch)
 
     def on_test_epoch_end(self) -> None:
-        self.log(f"test/{self.val_metric}", self.test_error.compute())
+        for name, value in self.compute_metric(self.test_error).items():
+            self.log(f"test/{name}", value)
         self.test_error.reset()
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -1,0 +1,1 @@
+"""Graph datasets of the autoencoder experiment (Community Small, Erdos-Renyi)."""

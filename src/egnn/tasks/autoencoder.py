@@ -1,0 +1,54 @@
+"""The graph autoencoder task: reconstruct a graph's adjacency from node embeddings (Table 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+from egnn.data import keys as K
+from egnn.nn.autoencoder import build_autoencoder
+from egnn.tasks.base import Task
+from egnn.tasks.graph_metrics import AdjacencyMetrics, per_graph_bce
+
+DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "lr": 1e-4, "weight_decay": 1e-16}
+
+
+class GraphAutoencoderTask(Task):
+    """Any model of :mod:`egnn.nn.autoencoder`, trained on the per-graph summed BCE (averaged over
+    the graphs of a batch: with one graph per step, the paper's loss).
+
+    Logged: ``train/loss``, ``val/{bce,error,f1}``, ``val/bce_best``, ``val/best_epoch``,
+    ``test/{bce,error,f1}``. Model selection on ``val/bce``; a model without probabilities (the
+    empty-graph baseline) has no BCE and is selected on ``val/error``.
+    """
+
+    val_metric = "bce"
+
+    def __init__(
+        self, net: Mapping, optimizer: Mapping | None = None, scheduler: Mapping | None = None
+    ) -> None:
+        super().__init__(net, optimizer or DEFAULT_OPTIMIZER, scheduler)
+        self.net = build_autoencoder(**self.hparams.net)
+        probabilistic = getattr(self.net, "probabilistic", True)
+        self.val_metric = "bce" if probabilistic else "error"
+        self.val_error = AdjacencyMetrics(with_bce=probabilistic)
+        self.test_error = AdjacencyMetrics(with_bce=probabilistic)
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        """Logits [E] of the adjacency entries of every ordered pair of the batch."""
+        return self.net(batch[K.NODE_ATTR], batch[K.EDGE_INDEX], batch[K.EDGE_ATTR])
+
+    def target(self, batch: dict) -> torch.Tensor:
+        return batch[K.EDGE_TARGET]
+
+    def update_metric(self, metric: AdjacencyMetrics, batch: dict) -> None:
+        metric.update(self(batch), self.target(batch), batch[K.EDGE_GRAPH], batch[K.NUM_GRAPHS])
+
+    def compute_metric(self, metric: AdjacencyMetrics) -> dict[str, torch.Tensor]:
+        return metric.compute()
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        n_graphs = batch[K.NUM_GRAPHS]
+        bce = per_graph_bce(self(batch), self.target(batch), batch[K.EDGE_GRAPH], n_graphs)
+        return self.log_train_loss(bce.mean(), n_graphs)

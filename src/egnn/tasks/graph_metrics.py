@@ -1,0 +1,50 @@
+"""Metrics of the graph autoencoder (paper Table 3), built on torchmetrics.
+
+- ``bce``: mean over graphs of the per-graph BCE summed over its ordered pairs i != j;
+- ``error``: %Error, wrong entries at threshold 0.5 over all ordered pairs of the split, x100;
+- ``f1``: F1 of the edge class over all ordered pairs of the split.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics.classification import BinaryAccuracy, BinaryF1Score
+
+
+def per_graph_bce(logits: Tensor, target: Tensor, edge_graph: Tensor, n_graphs: int) -> Tensor:
+    """Summed binary cross-entropy of each graph's entries, [B] (logits, target, edge_graph: [E])."""
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return torch.zeros(n_graphs, dtype=bce.dtype, device=bce.device).index_add_(0, edge_graph, bce)
+
+
+class AdjacencyMetrics(MetricCollection):
+    """``bce`` (only when ``with_bce``), ``error`` and ``f1`` pooled over the batches seen.
+
+    ``update(logits [E], target [E], edge_graph [E], n_graphs)``; ``compute()`` -> dict of scalars.
+    """
+
+    def __init__(self, with_bce: bool = True) -> None:
+        metrics = {"accuracy": BinaryAccuracy(), "f1": BinaryF1Score()}
+        if with_bce:
+            metrics["bce"] = MeanMetric()
+        super().__init__(metrics, compute_groups=False)
+        self.with_bce = with_bce
+
+    def update(self, logits: Tensor, target: Tensor, edge_graph: Tensor, n_graphs: int) -> None:
+        # Probabilities, not logits: torchmetrics would read logits that all fall in [0, 1] as
+        # probabilities.
+        probs, labels = torch.sigmoid(logits), target.long()
+        self["accuracy"].update(probs, labels)
+        self["f1"].update(probs, labels)
+        if self.with_bce:
+            self["bce"].update(per_graph_bce(logits, target, edge_graph, n_graphs))
+
+    def compute(self) -> dict[str, Tensor]:
+        values = super().compute()
+        out = {"error": 100.0 * (1.0 - values["accuracy"]), "f1": values["f1"]}
+        if self.with_bce:
+            out["bce"] = values["bce"]
+        return out

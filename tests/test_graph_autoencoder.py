@@ -1,0 +1,230 @@
+"""Graph autoencoder: datasets (sanity figures, cache), metrics on hand-computed examples, models
+(invariance, noise), the task's loss and the experiment end to end."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hydra.core.global_hydra import GlobalHydra
+
+from egnn.data import keys as K
+from egnn.data.graphs.datamodule import AdjacencyDataset, collate_graphs
+from egnn.data.graphs.dataset import ensure_split, get_spec, load_split, split_path
+from egnn.errors import ConfigError
+from egnn.nn.autoencoder import AE_MODELS, build_autoencoder
+from egnn.tasks.autoencoder import GraphAutoencoderTask
+from egnn.tasks.graph_metrics import AdjacencyMetrics
+from egnn.testing.equivariance import random_orthogonal
+from egnn.train import train
+
+from .conftest import compose_config
+
+
+def positive_percent(graphs: list[np.ndarray]) -> float:
+    positives = sum(int(a.sum()) for a in graphs)
+    pairs = sum(len(a) * (len(a) - 1) for a in graphs)
+    return 100.0 * positives / pairs
+
+
+@pytest.fixture(scope="module")
+def graph_data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("graphdata")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "tol"),
+    [
+        ("community_small", 31.79, 0.005),  # the paper's Baseline %Error
+        ("erdos_renyi", 25.13, 0.05),
+    ],
+)
+def test_test_split_has_the_papers_fraction_of_edges(graph_data_dir, name, expected, tol):
+    graphs = load_split(graph_data_dir, name, "test")
+    assert len(graphs) == 500
+    assert positive_percent(graphs) == pytest.approx(expected, abs=tol)
+    for a in graphs:
+        assert (a == a.T).all() and not a.diagonal().any()
+
+
+def test_dataset_shapes_and_sizes(graph_data_dir):
+    community = load_split(graph_data_dir, "community_small", "test")
+    assert {len(a) for a in community} <= set(range(12, 21))
+    er = load_split(graph_data_dir, "erdos_renyi", "test")
+    sizes = [len(a) for a in er]
+    assert sorted(set(sizes)) == list(range(7, 17)) and all(
+        sizes.count(n) == 50 for n in set(sizes)
+    )
+    overfit = {
+        split: load_split(graph_data_dir, "erdos_renyi_overfit", split)
+        for split in ("train", "valid", "test")
+    }
+    assert len(overfit["train"]) == 100
+    for split in ("valid", "test"):
+        assert all((a == b).all() for a, b in zip(overfit["train"], overfit[split], strict=True))
+
+
+def test_cache_is_regenerated_when_corrupt_or_stale(tmp_path):
+    path = ensure_split(tmp_path, "community_tiny", "test")
+    first = load_split(tmp_path, "community_tiny", "test")
+    path.write_bytes(path.read_bytes()[:100])  # a truncated file (an interrupted writer)
+    again = load_split(tmp_path, "community_tiny", "test")
+    assert all((a == b).all() for a, b in zip(first, again, strict=True))
+    sparse = load_split(tmp_path, "erdos_renyi_overfit", "train", p=0.1)
+    assert split_path(tmp_path, "erdos_renyi_overfit", "train", p=0.1).parent.name.endswith("p0.1")
+    assert positive_percent(sparse) < positive_percent(
+        load_split(tmp_path, "erdos_renyi_overfit", "train")
+    )
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_bad_dataset_arguments_are_named():
+    with pytest.raises(ConfigError, match="nope.*community_small"):
+        get_spec("nope")
+    with pytest.raises(ConfigError, match="p=1.5"):
+        get_spec("erdos_renyi", p=1.5)
+    with pytest.raises(ConfigError, match="Erdos-Renyi sets only"):
+        get_spec("community_small", p=0.3)
+
+
+def test_metrics_on_a_hand_computed_example():
+    # Two graphs: 2 and 4 ordered pairs.
+    logits = torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, -0.2])
+    target = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 1.0])
+    edge_graph = torch.tensor([0, 0, 1, 1, 1, 1])
+    metric = AdjacencyMetrics()
+    metric.update(logits[:2], target[:2], torch.tensor([0, 0]), 1)
+    metric.update(logits[2:], target[2:], torch.tensor([0, 0, 0, 0]), 1)
+    out = metric.compute()
+
+    def bce(x, y):
+        p = 1 / (1 + math.exp(-x))
+        return -(y * math.log(p) + (1 - y) * math.log(1 - p))
+
+    per_graph = [
+        sum(
+            bce(x, y)
+            for x, y, g in zip(logits.tolist(), target.tolist(), edge_graph.tolist(), strict=True)
+            if g == k
+        )
+        for k in (0, 1)
+    ]
+    assert out["bce"].item() == pytest.approx(sum(per_graph) / 2, rel=1e-6)
+    # Predictions at 0.5: [1, 0, 1, 0, 1, 0] against [1, 0, 0, 0, 1, 1]: 2 wrong of 6.
+    assert out["error"].item() == pytest.approx(100 * 2 / 6, rel=1e-6)
+    # tp = 2, fp = 1, fn = 1 -> F1 = 2 tp / (2 tp + fp + fn) = 4 / 6.
+    assert out["f1"].item() == pytest.approx(4 / 6, rel=1e-6)
+
+
+def test_baseline_predicts_no_edge():
+    graphs = [np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]], dtype=np.uint8)]
+    batch = collate_graphs(list(AdjacencyDataset(graphs)))
+    task = GraphAutoencoderTask({"name": "baseline"})
+    assert task.val_metric == "error"
+    task.update_metric(task.test_error, batch)
+    out = task.compute_metric(task.test_error)
+    assert "bce" not in out
+    assert out["error"].item() == pytest.approx(100 * 4 / 6) and out["f1"].item() == 0.0
+
+
+def test_collate_builds_a_disjoint_union():
+    a = np.array([[0, 1], [1, 0]], dtype=np.uint8)
+    b = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=np.uint8)
+    batch = collate_graphs(list(AdjacencyDataset([a, b])))
+    assert batch[K.NUM_NODES] == 5 and batch[K.NUM_GRAPHS] == 2
+    assert batch[K.EDGE_INDEX].shape == (2, 2 + 6)
+    assert batch[K.EDGE_GRAPH].tolist() == [0, 0] + [1] * 6
+    row, col = batch[K.EDGE_INDEX]
+    dense = torch.zeros(5, 5)
+    dense[row, col] = batch[K.EDGE_TARGET]
+    assert dense[:2, :2].tolist() == a.tolist() and dense[2:, 2:].tolist() == b.tolist()
+    assert (batch[K.EDGE_ATTR][:, 0] == batch[K.EDGE_TARGET]).all()
+
+
+def test_batch_loss_is_the_mean_of_single_graph_losses(graph_data_dir):
+    items = list(AdjacencyDataset(load_split(graph_data_dir, "community_small", "test")[:3]))
+    task = GraphAutoencoderTask({"name": "gnn"})
+    task.log_train_loss = lambda loss, n: loss  # no trainer here
+    together = task.training_step(collate_graphs(items), 0)
+    alone = [task.training_step(collate_graphs([item]), 0) for item in items]
+    assert together.item() == pytest.approx(sum(x.item() for x in alone) / 3, rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["egnn", "rf"])
+def test_logits_invariant_to_orthogonal_maps_of_the_initial_points(graph_data_dir, name):
+    torch.manual_seed(0)
+    batch = collate_graphs(
+        list(AdjacencyDataset(load_split(graph_data_dir, "community_small", "test")[:2]))
+    )
+    model = build_autoencoder(name).double()
+    h = batch[K.NODE_ATTR].double()
+    x = torch.randn(batch[K.NUM_NODES], 8, dtype=torch.float64)
+    q = random_orthogonal(8, True, torch.Generator().manual_seed(1))
+    assert torch.det(q).item() == pytest.approx(-1.0)
+    outputs = []
+    for start in (x, x @ q.T):
+        model.initial_coords = lambda node_attr, start=start: start
+        outputs.append(model(h, batch[K.EDGE_INDEX], batch[K.EDGE_ATTR].double()))
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-9, atol=1e-9)
+
+
+def test_random_inputs_are_redrawn_every_pass(graph_data_dir):
+    batch = collate_graphs(
+        list(AdjacencyDataset(load_split(graph_data_dir, "community_small", "test")[:1]))
+    )
+    args = (batch[K.NODE_ATTR], batch[K.EDGE_INDEX], batch[K.EDGE_ATTR])
+    for name in ("noise_gnn", "egnn", "rf"):
+        model = build_autoencoder(name)
+        assert not torch.equal(model(*args), model(*args)), name
+    gnn = build_autoencoder("gnn")
+    assert torch.equal(gnn(*args), gnn(*args))
+
+
+def test_unknown_model_is_named():
+    with pytest.raises(ConfigError, match="transformer.*baseline"):
+        build_autoencoder("transformer")
+
+
+@pytest.mark.parametrize("model", ["ae_egnn", "ae_gnn", "ae_noise_gnn", "ae_rf"])
+def test_each_model_trains_end_to_end(tmp_path, graph_data_dir, model):
+    cfg = compose_config(
+        [
+            "experiment=ae_community",
+            f"model={model}",
+            f"paths.data_dir={graph_data_dir}",
+            "data.dataset=community_tiny",
+            "data.batch_size=4",
+            "trainer.max_epochs=2",
+            "trainer.enable_progress_bar=false",
+            "forward_time.n_runs=3",
+        ],
+        tmp_path,
+    )
+    metrics = train(cfg)
+    GlobalHydra.instance().clear()
+    assert metrics["experiment"] == "ae_community"
+    assert metrics["model"] == cfg.model.net.name in AE_MODELS
+    for key in ("test/bce", "test/error", "test/f1", "val/bce_best", "forward_time_s"):
+        assert math.isfinite(metrics[key]), key
+    assert 0.0 <= metrics["test/error"] <= 100.0 and 0.0 <= metrics["test/f1"] <= 1.0
+
+
+def test_baseline_runs_without_training(tmp_path, graph_data_dir):
+    cfg = compose_config(
+        [
+            "experiment=ae_erdos_renyi",
+            "model=ae_baseline",
+            f"paths.data_dir={graph_data_dir}",
+            "train=false",
+            "trainer.enable_progress_bar=false",
+            "forward_time.n_runs=3",
+        ],
+        tmp_path,
+    )
+    metrics = train(cfg)
+    GlobalHydra.instance().clear()
+    expected = positive_percent(load_split(graph_data_dir, "erdos_renyi", "test"))
+    assert metrics["test/error"] == pytest.approx(expected, rel=1e-5)
+    assert metrics["test/f1"] == 0.0 and "test/bce" not in metrics
