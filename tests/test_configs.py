@@ -31,9 +31,10 @@ def test_layout():
     ):
         assert (CONFIG_DIR / group).is_dir(), group
     defaults = OmegaConf.load(CONFIG_DIR / "train.yaml").defaults
-    assert defaults[-4:] == [
+    assert defaults[-5:] == [
         {"experiment": None},
         {"hparams_search": None},
+        {"launcher": None},
         {"optional local": "default"},
         {"debug": None},
     ]
@@ -68,7 +69,9 @@ def test_logger_presets(logger, tmp_path, monkeypatch):
     cfg = compose_config(["experiment=nbody", f"logger={logger}"], tmp_path)
     assert "csv" in cfg.logger  # CSV logging is always on
     if "wandb" in cfg.logger:
-        assert cfg.logger.wandb.offline is True
+        wandb = cfg.logger.wandb
+        assert wandb.offline is True and wandb.project == "egnn" and wandb.group == "nbody"
+        assert list(wandb.tags) == ["nbody", "egnn"]
     Path(cfg.paths.output_dir).mkdir(parents=True, exist_ok=True)
     loggers = instantiate_dict(cfg.logger)
     assert len(loggers) == len(cfg.logger)
@@ -95,7 +98,28 @@ def test_run_dir_layout(tmp_path):
 
 @pytest.mark.parametrize("model", _options("model"))
 def test_model_configs_instantiate(model, tmp_path):
-    experiment = "qm9" if model.startswith("qm9") else "nbody"
+    experiment = {"qm9": "qm9", "ae": "ae_community"}.get(model.split("_")[0], "nbody")
     cfg = compose_config([f"experiment={experiment}", f"model={model}"], tmp_path)
     module = hydra.utils.instantiate(cfg.model)
     assert module.hparams.net["name"] == cfg.model.net.name
+
+
+def test_optuna_search_preset(tmp_path):
+    compose_config(["experiment=nbody", "hparams_search=nbody_optuna"], tmp_path)
+    sweeper = HydraConfig.get().sweeper
+    assert sweeper._target_.endswith("OptunaSweeper") and sweeper.direction == "minimize"
+    assert set(sweeper.params) == {
+        "model.optimizer.lr",
+        "model.optimizer.weight_decay",
+        "model.net.hidden_nf",
+    }
+
+
+@pytest.mark.parametrize(
+    ("launcher", "target"),
+    [("joblib", "JoblibLauncher"), ("slurm", "SlurmLauncher"), ("local", "LocalLauncher")],
+)
+def test_launcher_presets(launcher, target, tmp_path):
+    cfg = compose_config(["experiment=nbody", "seed=0", f"launcher={launcher}"], tmp_path)
+    assert HydraConfig.get().launcher._target_.endswith(target)
+    assert cfg.task_name == "nbody"

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -20,7 +24,7 @@ from egnn.tasks.graph_metrics import AdjacencyMetrics
 from egnn.testing.equivariance import random_orthogonal
 from egnn.train import train
 
-from .conftest import compose_config
+from .conftest import REPO_ROOT, compose_config
 
 
 def positive_percent(graphs: list[np.ndarray]) -> float:
@@ -228,3 +232,26 @@ def test_baseline_runs_without_training(tmp_path, graph_data_dir):
     expected = positive_percent(load_split(graph_data_dir, "erdos_renyi", "test"))
     assert metrics["test/error"] == pytest.approx(expected, rel=1e-5)
     assert metrics["test/f1"] == 0.0 and "test/bce" not in metrics
+
+
+def test_multirun_from_another_directory(tmp_path):
+    """``-m`` with the default paths: the sweep folder resolves before Hydra's runtime exists, and
+    outputs and data go under the directory the command was launched from."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+    args = [
+        sys.executable,
+        str(REPO_ROOT / "train.py"),
+        "-m",
+        "experiment=ae_community",
+        "model=ae_gnn,ae_rf",
+        "data.dataset=community_tiny",
+        "debug=fdr",
+        "trainer.enable_progress_bar=false",
+    ]
+    result = subprocess.run(
+        args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = sorted(tmp_path.glob("outputs/debug/multirun_*/*/metrics.json"))
+    assert [json.loads(p.read_text())["model"] for p in metrics] == ["gnn", "rf"]
+    assert (tmp_path / "data" / "graphs" / "community_tiny" / "train.npz").exists()

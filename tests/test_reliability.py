@@ -218,6 +218,8 @@ def test_checkpoints_load_weights_only_and_hold_no_secrets(make_cfg, monkeypatch
     checkpoint = torch.load(metrics["best_checkpoint"], weights_only=True)
     assert "state_dict" in checkpoint
     run_dir = Path(cfg.paths.output_dir)
+    # W&B ran offline and left a local run that `wandb sync` can upload later.
+    assert list(run_dir.glob("wandb/offline-run-*/run-*.wandb")), sorted(run_dir.rglob("*"))
     for path in run_dir.rglob("*"):
         if path.is_file() and path.stat().st_size < 5_000_000:
             assert secret.encode() not in path.read_bytes(), path

@@ -53,7 +53,8 @@ def test_readme_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(
         "intro\n<!-- nbody-table:start -->\nold\n<!-- nbody-table:end -->\n"
-        "<!-- qm9-table:start -->\n<!-- qm9-table:end -->\nend\n"
+        "<!-- qm9-table:start -->\n<!-- qm9-table:end -->\n"
+        "<!-- autoencoder-table:start -->\n<!-- autoencoder-table:end -->\nend\n"
     )
     tables_main(["--results-dir", str(tmp_path / "none"), "--readme", str(readme)])
     text = readme.read_text()
@@ -102,3 +103,85 @@ def test_learning_curve_plot(tmp_path):
     )
     out = plot_learning_curve(csv_path, tmp_path / "curve.png", "homo", reference=1.0)
     assert out.stat().st_size > 1000
+
+
+def _ae_run(tmp_path, name, **fields):
+    run = tmp_path / name
+    run.mkdir()
+    metrics = {**METRICS, "experiment": "ae_community", "model": "egnn", "batch_size": 8}
+    del metrics["test/mse"]
+    metrics.update({"test/bce": 2.0, "test/error": 0.05, "test/f1": 0.9995, **fields})
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    return run
+
+
+def test_autoencoder_table_and_sweep_records(tmp_path):
+    from egnn.reporting.plots import plot_autoencoder_sweeps
+    from egnn.reporting.tables import autoencoder_table
+
+    results = tmp_path / "results"
+    runs = [_ae_run(tmp_path, "egnn"), _ae_run(tmp_path, "base", model="baseline")]
+    runs[1].joinpath("metrics.json").write_text(
+        json.dumps(
+            {
+                **METRICS,
+                "experiment": "ae_community",
+                "model": "baseline",
+                "test/error": 31.79,
+                "test/f1": 0.0,
+            }
+        )
+    )
+    for p in (0.1, 0.5):
+        for model in ("egnn", "gnn"):
+            runs.append(
+                _ae_run(
+                    tmp_path,
+                    f"s{model}{p}",
+                    experiment="ae_sparsity",
+                    model=model,
+                    p=p,
+                    **{"test/error": p * (1 if model == "gnn" else 0.1)},
+                )
+            )
+    for k in (4, 8):
+        runs.append(
+            _ae_run(
+                tmp_path, f"k{k}", experiment="ae_embedding", dataset="erdos_renyi", embedding_nf=k
+            )
+        )
+    record_main([str(r) for r in runs] + ["--results-dir", str(results)])
+    assert (results / "ae_sparsity" / "gnn-p0.5-seed0.json").exists()
+    assert (results / "ae_embedding" / "egnn-erdos_renyi-k8-seed0.json").exists()
+    table = autoencoder_table(results)
+    row = next(line for line in table.splitlines() if line.startswith("| Community Small | EGNN"))
+    assert row.split(" | ")[2:8] == ["2.14", "2.00", "0.06", "0.05", "0.999", "1.000"]
+    base = next(line for line in table.splitlines() if "Community Small | Baseline" in line)
+    assert "| — | — | 31.79 | 31.79 |" in base
+    assert "| Erdos-Renyi | EGNN | 1.65 | not run |" in table
+    figures = plot_autoencoder_sweeps(results)
+    assert [f.name for f in figures] == ["sparsity.png", "embedding.png"]
+
+
+def test_report_folder(tmp_path, nbody_data_dir):
+    from egnn.reporting.report import (
+        PRETRAINED_NBODY,
+        markdown_table_to_csv,
+        plot_nbody_trajectories,
+        write_report,
+    )
+
+    assert markdown_table_to_csv("x\n| a | b |\n|---|---|\n| 1 | 2 |\n\n| c |") == "a,b\n1,2\n"
+    results = tmp_path / "results"
+    record_main([str(_write_run(tmp_path, 0, 0.0070)), "--results-dir", str(results)])
+    out = tmp_path / "report"
+    readme = write_report(results, out, [], tmp_path / "data", trajectories=False)
+    text = readme.read_text()
+    for title in ("paper Table 2", "paper Table 3", "paper Table 4"):
+        assert title in text
+    assert "| EGNN | 0.0071 | 0.0070 |" in text
+    assert (out / "tables" / "nbody.csv").read_text().startswith("Model,Paper MSE,")
+    figure = plot_nbody_trajectories(
+        {"EGNN": PRETRAINED_NBODY}, nbody_data_dir, tmp_path / "traj.png", dataset="tiny"
+    )
+    assert figure.stat().st_size > 10_000

@@ -1,6 +1,9 @@
-"""Figures made from committed records: the N-body data-efficiency plot and learning curves.
+"""Figures made from committed records: the sweeps (N-body data efficiency, autoencoder sparsity
+and embedding size) and learning curves.
 
-``python -m egnn.reporting.plots`` writes ``results/nbody_data_efficiency/data_efficiency.png``;
+``python -m egnn.reporting.plots`` writes ``results/nbody_data_efficiency/data_efficiency.png`` and
+the autoencoder sweeps' ``results/ae_sparsity/sparsity.png`` and ``results/ae_embedding/embedding.png``
+(each when its records exist);
 ``python -m egnn.reporting.plots --curve RUN/csv/metrics.csv --out FILE.png`` a learning curve.
 """
 
@@ -12,27 +15,57 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-LABELS = {"egnn": "EGNN", "gnn": "GNN", "rf": "Radial Field"}
+LABELS = {
+    "egnn": "EGNN",
+    "gnn": "GNN",
+    "rf": "Radial Field",
+    "noise_gnn": "Noise-GNN",
+    "community_small": "Community Small",
+    "erdos_renyi": "Erdos-Renyi",
+}
 
 
-def data_efficiency_points(results_dir: Path) -> dict[str, list[tuple[int, float]]]:
-    """``{model: [(n_train, mean test MSE over seeds), ...]}`` sorted by n_train."""
-    values: dict[tuple[str, int], list[float]] = defaultdict(list)
-    for path in sorted((Path(results_dir) / "nbody_data_efficiency").glob("*.json")):
+def sweep_points(
+    results_dir: Path, experiment: str, x_key: str, y_key: str, group: tuple[str, ...] = ("model",)
+) -> dict[tuple, list[tuple[float, float]]]:
+    """``{group values: [(x, mean y over seeds), ...]}`` from ``results/<experiment>/*.json``."""
+    values: dict[tuple, list[float]] = defaultdict(list)
+    for path in sorted((Path(results_dir) / experiment).glob("*.json")):
         record = json.loads(path.read_text())
-        values[(record["model"], int(record["n_train"]))].append(record["test/mse"])
-    points: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for (model, n), mses in sorted(values.items()):
-        points[model].append((n, statistics.mean(mses)))
+        if y_key in record and record.get(x_key) is not None:
+            key = (*(record.get(g) for g in group), float(record[x_key]))
+            values[key].append(record[y_key])
+    points: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
+    for (*groups, x), ys in sorted(values.items()):
+        points[tuple(groups)].append((x, statistics.mean(ys)))
     return dict(points)
 
 
-def plot_data_efficiency(results_dir: Path, out: Path) -> Path:
+def data_efficiency_points(results_dir: Path) -> dict[str, list[tuple[float, float]]]:
+    """``{model: [(n_train, mean test MSE over seeds), ...]}`` sorted by n_train."""
+    points = sweep_points(results_dir, "nbody_data_efficiency", "n_train", "test/mse")
+    return {model: series for (model,), series in points.items()}
+
+
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save(fig, out: Path) -> Path:
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    fig.clf()
+    return out
+
+
+def plot_data_efficiency(results_dir: Path, out: Path) -> Path:
+    plt = _pyplot()
     points = data_efficiency_points(results_dir)
     if not points:
         raise SystemExit(f"error: no records under {Path(results_dir) / 'nbody_data_efficiency'}")
@@ -47,11 +80,47 @@ def plot_data_efficiency(results_dir: Path, out: Path) -> Path:
     ax.set_title("N-body: data efficiency")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    out = _save(fig, out)
     plt.close(fig)
     return out
+
+
+def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
+    """%Error against sparsity p (``ae_sparsity``) and %Error / F1 against the embedding size
+    (``ae_embedding``), from whatever records exist; returns the figures written."""
+    plt = _pyplot()
+    written = []
+    sparsity = sweep_points(results_dir, "ae_sparsity", "p", "test/error")
+    if sparsity:
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        for (model,), series in sparsity.items():
+            ax.plot(*zip(*series, strict=True), marker="o", label=LABELS.get(model, model))
+        ax.set_xlabel("edge probability p")
+        ax.set_ylabel("%Error (overfit set)")
+        ax.set_title("Erdos-Renyi overfit set: %Error against sparsity")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        written.append(_save(fig, Path(results_dir) / "ae_sparsity" / "sparsity.png"))
+        plt.close(fig)
+    group = ("dataset", "model")
+    embedding = {
+        metric: sweep_points(results_dir, "ae_embedding", "embedding_nf", metric, group)
+        for metric in ("test/error", "test/f1")
+    }
+    if embedding["test/error"]:
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+        for ax, (metric, points) in zip(axes, embedding.items(), strict=True):
+            for (dataset, model), series in points.items():
+                label = f"{LABELS.get(model, model)}, {LABELS.get(dataset, dataset)}"
+                ax.plot(*zip(*series, strict=True), marker="o", label=label)
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("embedding size")
+            ax.set_ylabel({"test/error": "test %Error", "test/f1": "test F1"}[metric])
+            ax.grid(True, alpha=0.3)
+        axes[0].legend(fontsize=7)
+        written.append(_save(fig, Path(results_dir) / "ae_embedding" / "embedding.png"))
+        plt.close(fig)
+    return written
 
 
 def plot_learning_curve(
@@ -105,7 +174,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.curve is not None:
         print(f"wrote {plot_learning_curve(args.curve, args.out, args.title, args.reference)}")
         return
-    print(f"wrote {plot_data_efficiency(args.results_dir, args.out)}")
+    if data_efficiency_points(args.results_dir):
+        print(f"wrote {plot_data_efficiency(args.results_dir, args.out)}")
+    for path in plot_autoencoder_sweeps(args.results_dir):
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -11,12 +11,18 @@ import argparse
 import json
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from egnn.atomic import atomic_write_json
 
 KEPT = (
     "experiment",
     "model",
     "n_train",
+    "batch_size",
+    "dataset",
+    "p",
+    "embedding_nf",
     "target",
     "seed",
     "data_seed",
@@ -47,14 +53,26 @@ def make_record(metrics: dict, name: str | None = None) -> dict:
     return record
 
 
+# The swept values that name a record of a grid experiment: {experiment: ((key, prefix), ...)}.
+SWEEP_NAMES = {
+    "nbody_data_efficiency": (("n_train", "n"),),
+    "ae_sparsity": (("p", "p"),),
+    "ae_embedding": (("dataset", ""), ("embedding_nf", "k")),
+}
+
+
 def record_path(results_dir: Path, record: dict) -> Path:
-    """``<experiment>/<model>[-<target>][-n<n_train>]-seed<k>.json`` (target for QM9, size for the
-    data-efficiency grid)."""
+    """``<experiment>/<model>[-<target>][-<swept values>]-seed<k>.json`` (target for QM9; for a
+    grid of :data:`SWEEP_NAMES`, its swept values, e.g. ``egnn-n100-seed0.json``)."""
     parts = [record["model"]]
     if record.get("target"):
         parts.append(record["target"])
-    if "data_efficiency" in record["experiment"]:
-        parts.append(f"n{record['n_train']}")
+    for key, prefix in SWEEP_NAMES.get(record["experiment"], ()):
+        parts.append(
+            f"{prefix}{record[key]:g}"
+            if isinstance(record[key], float)
+            else f"{prefix}{record[key]}"
+        )
     return (
         Path(results_dir) / record["experiment"] / ("-".join(parts) + f"-seed{record['seed']}.json")
     )
@@ -74,7 +92,11 @@ def main(argv: list[str] | None = None) -> None:
         metrics_file = run_dir / "metrics.json"
         if not metrics_file.exists():
             raise SystemExit(f"error: {metrics_file} does not exist (did the run finish?)")
-        record = make_record(json.loads(metrics_file.read_text()), args.name)
+        metrics = json.loads(metrics_file.read_text())
+        config_file = run_dir / "config_resolved.yaml"
+        if "batch_size" not in metrics and config_file.exists():  # runs older than the key
+            metrics["batch_size"] = OmegaConf.select(OmegaConf.load(config_file), "data.batch_size")
+        record = make_record(metrics, args.name)
         path = record_path(args.results_dir, record)
         atomic_write_json(path, record)
         print(f"wrote {path}")

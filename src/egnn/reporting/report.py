@@ -1,0 +1,272 @@
+"""The paper-vs-ours report: one page with the paper's three tables beside our numbers, and the
+figures, generated from the committed records in ``results/`` and, optionally, run folders.
+
+``python scripts/report.py`` (or ``egnn-report``) writes ``report/``:
+
+- ``README.md``: every table (paper beside ours, mean ± std over seeds) and every figure;
+- ``tables/{nbody,autoencoder,qm9}.{md,csv}``;
+- ``figures/``: the sweeps (N-body data efficiency, autoencoder sparsity and embedding size),
+  learning curves of the runs given with ``--runs``, N-body trajectories (input, truth and each
+  model's prediction) for the shipped EGNN and every N-body run given, and adjacency
+  reconstructions of every graph-autoencoder run given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+
+from egnn.atomic import atomic_write_text
+from egnn.reporting import plots, tables
+
+log = logging.getLogger(__name__)
+
+# The shipped N-body EGNN (repository root/pretrained, beside configs/).
+PRETRAINED_NBODY = Path(__file__).resolve().parents[3] / "pretrained" / "nbody_egnn.ckpt"
+
+
+def markdown_table_to_csv(markdown: str) -> str:
+    """The first pipe table of ``markdown`` as CSV text (header and rows, separator dropped)."""
+    rows = []
+    for line in markdown.splitlines():
+        if not line.startswith("|"):
+            if rows:
+                break
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not all(set(cell) <= set("-: ") for cell in cells):
+            rows.append(cells)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def _run_info(run_dir: Path) -> tuple[dict, Path | None]:
+    """(resolved config as a dict, best checkpoint or None) of a run folder."""
+    config = OmegaConf.to_container(OmegaConf.load(run_dir / "config_resolved.yaml"))
+    metrics_file = run_dir / "metrics.json"
+    best = (
+        json.loads(metrics_file.read_text()).get("best_checkpoint")
+        if metrics_file.exists()
+        else None
+    )
+    if not best or not Path(best).exists():
+        candidates = sorted((run_dir / "checkpoints").glob("epoch_*.ckpt"))
+        best = str(candidates[-1]) if candidates else None
+    return config, Path(best) if best else None
+
+
+def _load_task(ckpt: Path, target: str):
+    from egnn.evaluate import load_task
+
+    return load_task(ckpt, OmegaConf.create({"_target_": target})).eval()
+
+
+def plot_nbody_trajectories(
+    checkpoints: dict[str, Path],
+    data_dir: Path,
+    out: Path,
+    n_systems: int = 3,
+    dataset: str = "small",
+) -> Path:
+    """x-y projection of a few test systems: the true path from the input frame (30) to the target
+    frame (40), and each model's predicted final positions."""
+    from egnn.data.nbody.datamodule import collate_systems
+    from egnn.data.nbody.dataset import ensure_dataset, load_split
+
+    ensure_dataset(data_dir, dataset)
+    test = load_split(data_dir, dataset, "test")
+    pos, vel, charges = (
+        torch.from_numpy(test[k][:n_systems]).float() for k in ("pos", "vel", "charges")
+    )
+    samples = [(pos[s, 30], vel[s, 30], charges[s, :, None], pos[s, 40]) for s in range(n_systems)]
+    batch = collate_systems(samples)
+    predictions = {}
+    with torch.no_grad():
+        for name, ckpt in checkpoints.items():
+            task = _load_task(ckpt, "egnn.tasks.nbody.NBodyTask")
+            predictions[name] = task(batch).reshape(n_systems, -1, 3).numpy()
+    plt = plots._pyplot()
+    fig, axes = plt.subplots(1, n_systems, figsize=(4 * n_systems, 4))
+    markers = "xP^sDv"
+    for s, ax in enumerate(np.atleast_1d(axes)):
+        path = test["pos"][s, 30:41]  # [11, 5, 3]
+        for i in range(path.shape[1]):
+            color = f"C{i}"
+            ax.plot(path[:, i, 0], path[:, i, 1], color=color, alpha=0.5)
+            ax.scatter(*path[0, i, :2], color=color, marker="o", s=25)
+            ax.scatter(*path[-1, i, :2], color=color, marker="*", s=90)
+            for k, (name, pred) in enumerate(predictions.items()):
+                label = name if (i == 0 and s == 0) else None
+                ax.scatter(
+                    *pred[s, i, :2],
+                    color=color,
+                    marker=markers[k % len(markers)],
+                    s=45,
+                    label=label,
+                )
+        ax.set_title(f"test system {s}: o input, * truth")
+        ax.set_aspect("equal", adjustable="datalim")
+    fig.legend(loc="lower center", ncol=len(predictions))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return plots._save(fig, out)
+
+
+def plot_adjacency_reconstructions(
+    run_dir: Path, data_dir: Path, out: Path, n_graphs: int = 3
+) -> Path:
+    """Test graphs' adjacency beside the predicted edge probabilities of an autoencoder run."""
+    from egnn.data import keys as K
+    from egnn.data.graphs.datamodule import AdjacencyDataset, collate_graphs
+    from egnn.data.graphs.dataset import load_split
+
+    config, ckpt = _run_info(run_dir)
+    if ckpt is None:
+        raise FileNotFoundError(f"{run_dir} has no checkpoint")
+    data = config["data"]
+    graphs = load_split(data_dir, data["dataset"], "test", data.get("p"))[:n_graphs]
+    task = _load_task(ckpt, config["model"]["_target_"])
+    plt = plots._pyplot()
+    fig, axes = plt.subplots(2, n_graphs, figsize=(3 * n_graphs, 6))
+    torch.manual_seed(0)
+    for g, adjacency in enumerate(graphs):
+        batch = collate_graphs(list(AdjacencyDataset([adjacency])))
+        with torch.no_grad():
+            probs = torch.sigmoid(task(batch))
+        n = len(adjacency)
+        predicted = np.zeros((n, n))
+        row, col = batch[K.EDGE_INDEX].numpy()
+        predicted[row, col] = probs.numpy()
+        axes[0, g].imshow(adjacency, cmap="Greys", vmin=0, vmax=1)
+        axes[0, g].set_title(f"test graph {g} ({n} nodes)")
+        axes[1, g].imshow(predicted, cmap="Greys", vmin=0, vmax=1)
+        wrong = int(((predicted > 0.5) != adjacency.astype(bool)).sum())
+        axes[1, g].set_title(f"predicted ({wrong} wrong entries)")
+        for ax in axes[:, g]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.suptitle(f"{config['task_name']}: {config['model']['net']['name']} ({run_dir.name})")
+    return plots._save(fig, out)
+
+
+def write_report(
+    results_dir: Path, out: Path, run_dirs: list[Path], data_dir: Path, trajectories: bool = True
+) -> Path:
+    """Write the report folder; returns the path of its README.md."""
+    sections = {
+        "nbody": ("N-body charged particles (paper Table 2)", tables.nbody_table(results_dir)),
+        "autoencoder": ("Graph autoencoder (paper Table 3)", tables.autoencoder_table(results_dir)),
+        "qm9": ("QM9 (paper Table 4)", tables.qm9_table(results_dir)),
+    }
+    lines = [
+        "# egnn: paper vs ours",
+        "",
+        f"Generated by `python scripts/report.py` from the records in `{results_dir}/`"
+        + (f" and {len(run_dirs)} run folder(s)." if run_dirs else "."),
+        "Each number is a committed record (command, commit, seed, machine in its JSON).",
+        "",
+    ]
+    for name, (title, markdown) in sections.items():
+        atomic_write_text(out / "tables" / f"{name}.md", markdown + "\n")
+        atomic_write_text(out / "tables" / f"{name}.csv", markdown_table_to_csv(markdown))
+        lines += [
+            f"## {title}",
+            "",
+            markdown,
+            "",
+            f"CSV: [tables/{name}.csv](tables/{name}.csv)",
+            "",
+        ]
+
+    figures = out / "figures"
+    made: list[tuple[str, Path]] = []
+    if plots.data_efficiency_points(results_dir):
+        made.append(
+            (
+                "N-body data efficiency",
+                plots.plot_data_efficiency(results_dir, figures / "data_efficiency.png"),
+            )
+        )
+    for path in plots.plot_autoencoder_sweeps(results_dir):
+        made.append((f"Graph autoencoder: {path.stem}", path))
+    nbody_checkpoints = {}
+    if trajectories and PRETRAINED_NBODY.exists():
+        nbody_checkpoints["EGNN (pretrained)"] = PRETRAINED_NBODY
+    for run_dir in run_dirs:
+        config, ckpt = _run_info(run_dir)
+        csv_path = run_dir / "csv" / "metrics.csv"
+        label = f"{config['task_name']}-{config['model']['net']['name']}-{run_dir.name}"
+        if csv_path.exists():
+            made.append(
+                (
+                    f"learning curve: {label}",
+                    plots.plot_learning_curve(csv_path, figures / f"curve-{label}.png", label),
+                )
+            )
+        if ckpt is not None and config["task_name"].startswith("nbody"):
+            nbody_checkpoints[config["model"]["net"]["name"]] = ckpt
+        if ckpt is not None and config["task_name"].startswith("ae_"):
+            made.append(
+                (
+                    f"adjacency reconstructions: {label}",
+                    plot_adjacency_reconstructions(
+                        run_dir, data_dir, figures / f"adjacency-{label}.png"
+                    ),
+                )
+            )
+    if trajectories and nbody_checkpoints:
+        made.append(
+            (
+                "N-body trajectories",
+                plot_nbody_trajectories(
+                    nbody_checkpoints, data_dir, figures / "nbody_trajectories.png"
+                ),
+            )
+        )
+
+    lines += ["## Figures", ""]
+    for title, path in made:
+        rel = Path(os.path.relpath(Path(path).resolve(), out.resolve())).as_posix()
+        lines += [f"### {title}", "", f"![{title}]({rel})", ""]
+    readme = out / "README.md"
+    atomic_write_text(readme, "\n".join(lines))
+    return readme
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=Path, default=Path("report"))
+    parser.add_argument(
+        "--runs", type=Path, nargs="*", default=[], help="run folders (outputs/<task>/<time>)"
+    )
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument(
+        "--no-trajectories",
+        action="store_true",
+        help="skip the N-body trajectory figure (needs the small data set)",
+    )
+    args = parser.parse_args(argv)
+    for run_dir in args.runs:
+        if not (run_dir / "config_resolved.yaml").exists():
+            raise SystemExit(f"error: {run_dir} is not a run folder (no config_resolved.yaml)")
+    torch.set_num_threads(1)
+    readme = write_report(
+        args.results_dir, args.out, args.runs, args.data_dir, not args.no_trajectories
+    )
+    print(f"wrote {readme}")
+
+
+if __name__ == "__main__":
+    main()
