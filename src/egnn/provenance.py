@@ -12,7 +12,9 @@ import torch
 
 
 def git_commit(repo_dir: str | Path | None = None) -> str:
-    """``HEAD``'s commit hash, with ``-dirty`` when tracked files changed; ``unknown`` outside git."""
+    """``HEAD``'s commit hash, with ``-dirty`` when tracked files other than result records
+    (``results/``, ``report/``, which runs write while others go on) changed; ``unknown`` outside
+    git."""
     cwd = Path(repo_dir or Path(__file__).resolve().parent)
     try:
         commit = subprocess.run(
@@ -24,7 +26,16 @@ def git_commit(repo_dir: str | Path | None = None) -> str:
             timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(top,exclude)results",
+                ":(top,exclude)report",
+            ],
             cwd=cwd,
             capture_output=True,
             text=True,
