@@ -185,3 +185,23 @@ def test_report_folder(tmp_path, nbody_data_dir):
         {"EGNN": PRETRAINED_NBODY}, nbody_data_dir, tmp_path / "traj.png", dataset="tiny"
     )
     assert figure.stat().st_size > 10_000
+
+
+def test_git_commit_is_dirty_for_code_not_for_records(tmp_path):
+    import subprocess
+
+    from egnn.provenance import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "code.py").write_text("a = 1\n")
+    (tmp_path / "results" / "r.json").write_text("{}")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    (tmp_path / "results" / "r.json").write_text('{"test/mse": 1}')
+    assert not git_commit(tmp_path).endswith("-dirty")
+    (tmp_path / "code.py").write_text("a = 2\n")
+    assert git_commit(tmp_path).endswith("-dirty")

@@ -32,7 +32,7 @@ def git_commit(repo_dir: str | Path | None = None) -> str:
                 "--porcelain",
                 "--untracked-files=no",
                 "--",
-                ".",
+                ":(top)",
                 ":(top,exclude)results",
                 ":(top,exclude)report",
             ],
