@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Small-setting demonstrations of the three sweep mechanisms (20 epochs each, one thread per job):
+# a 3-seed multirun, a 3-trial Optuna search and a joblib-launched pair; records go to
+# results/nbody_demo_{seeds,optuna,joblib}/ and the report lists them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=1
+common=(experiment=nbody trainer.max_epochs=20 trainer.enable_progress_bar=false)
+.venv/bin/python train.py -m "${common[@]}" task_name=nbody_demo_seeds seed=0,1,2
+.venv/bin/python train.py -m "${common[@]}" task_name=nbody_demo_optuna hparams_search=nbody_optuna \
+  hydra.sweeper.n_trials=3 hydra.sweeper.sampler.n_startup_trials=3
+.venv/bin/python train.py -m "${common[@]}" task_name=nbody_demo_joblib seed=0,1 launcher=joblib
+for run in outputs/nbody_demo_*/multirun_*/*/; do
+  [ -f "$run/metrics.json" ] && .venv/bin/python -m egnn.reporting.records "$run"
+done
