@@ -174,9 +174,32 @@ def test_report_folder(tmp_path, nbody_data_dir):
     assert markdown_table_to_csv("x\n| a | b |\n|---|---|\n| 1 | 2 |\n\n| c |") == "a,b\n1,2\n"
     results = tmp_path / "results"
     record_main([str(_write_run(tmp_path, 0, 0.0070)), "--results-dir", str(results)])
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    (demo / "metrics.json").write_text(
+        json.dumps({**METRICS, "experiment": "nbody_demo_seeds", "test/mse": 0.02})
+    )
+    record_main([str(demo), "--results-dir", str(results)])
+    sweep = tmp_path / "multirun_x"
+    for job, lr in ((0, 1e-3), (1, 5e-4)):
+        (sweep / str(job) / ".hydra").mkdir(parents=True)
+        (sweep / str(job) / ".hydra" / "overrides.yaml").write_text(
+            f"- experiment=nbody\n- model.optimizer.lr={lr}\n"
+        )
+        (sweep / str(job) / "metrics.json").write_text(
+            json.dumps({"val/mse_best": 0.01 + lr, "test/mse": 0.02})
+        )
+    (sweep / "optimization_results.yaml").write_text(
+        "name: optuna\nbest_params:\n  model.optimizer.lr: 0.0005\nbest_value: 0.0105\n"
+    )
     out = tmp_path / "report"
-    readme = write_report(results, out, [], tmp_path / "data", trajectories=False)
+    readme = write_report(
+        results, out, [], tmp_path / "data", trajectories=False, sweep_dirs=[sweep]
+    )
     text = readme.read_text()
+    assert "| nbody_demo_seeds | egnn | 0 | test/mse: 0.02 | 400 |" in text
+    assert "- job 1 (model.optimizer.lr=0.0005): test/mse 0.02, val/mse_best 0.0105" in text
+    assert "Optuna's best: model.optimizer.lr=0.0005 (value 0.0105)" in text
     for title in ("paper Table 2", "paper Table 3", "paper Table 4"):
         assert title in text
     assert "| EGNN | 0.0071 | 0.0070 |" in text

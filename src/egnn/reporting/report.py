@@ -158,8 +158,86 @@ def plot_adjacency_reconstructions(
     return plots._save(fig, out)
 
 
+# Experiments with a table of their own above; every other results/<experiment>/ is listed generically.
+TABLED = {
+    "nbody",
+    "ae_community",
+    "ae_erdos_renyi",
+    "qm9",
+    "qm9_cpu",
+    "nbody_data_efficiency",
+    "ae_sparsity",
+    "ae_embedding",
+    "benchmark",
+}
+
+
+def other_records_table(results_dir: Path) -> str:
+    """Mean ± std of every ``test/*`` metric per experiment and model, for the experiments without
+    a table of their own (sweep demonstrations, budget runs)."""
+    rows = [
+        "| Experiment | Model | Seeds | Test metrics (mean ± std over seeds) | Epochs |",
+        "|---|---|---|---|---|",
+    ]
+    for folder in sorted(p for p in Path(results_dir).iterdir() if p.is_dir()):
+        if folder.name in TABLED:
+            continue
+        for model, runs in sorted(tables.load_records(results_dir, folder.name).items()):
+            keys = sorted({k for r in runs for k in r if k.startswith("test/")})
+            metrics = ", ".join(
+                f"{k}: {tables.mean_std([r[k] for r in runs if k in r], '.4g')}" for k in keys
+            )
+            epochs = tables.mean_std([r["epochs"] for r in runs if "epochs" in r], ".0f")
+            seeds = ", ".join(str(r.get("seed")) for r in runs)
+            rows.append(f"| {folder.name} | {model} | {seeds} | {metrics} | {epochs} |")
+    return "\n".join(rows) if len(rows) > 2 else ""
+
+
+def sweep_summary(sweep_dir: Path) -> str:
+    """Markdown summary of a multirun folder: one line per job (overrides, returned metric) and the
+    Optuna sweeper's best parameters when it wrote ``optimization_results.yaml``."""
+    lines = [f"Sweep `{sweep_dir}`:", ""]
+    for job in sorted(
+        (p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()),
+        key=lambda p: int(p.name),
+    ):
+        overrides = job / ".hydra" / "overrides.yaml"
+        metrics_file = job / "metrics.json"
+        if not overrides.exists() or not metrics_file.exists():
+            lines.append(f"- job {job.name}: no metrics.json (not finished)")
+            continue
+        chosen = [
+            o
+            for o in OmegaConf.load(overrides)
+            if not o.startswith(
+                ("experiment=", "trainer.", "task_name=", "hparams_search=", "hydra.")
+            )
+        ]
+        metrics = json.loads(metrics_file.read_text())
+        values = {
+            k: v
+            for k, v in metrics.items()
+            if k.startswith(("val/", "test/")) and isinstance(v, float)
+        }
+        shown = ", ".join(
+            f"{k} {v:.4g}" for k, v in sorted(values.items()) if not k.endswith("best_epoch")
+        )
+        lines.append(f"- job {job.name} ({' '.join(chosen)}): {shown}")
+    best = sweep_dir / "optimization_results.yaml"
+    if best.exists():
+        result = OmegaConf.load(best)
+        params = ", ".join(f"{k}={v}" for k, v in result.best_params.items())
+        lines += ["", f"Optuna's best: {params} (value {float(result.best_value):.4g})"]
+    return "\n".join(lines)
+
+
 def write_report(
-    results_dir: Path, out: Path, run_dirs: list[Path], data_dir: Path, trajectories: bool = True
+    results_dir: Path,
+    out: Path,
+    run_dirs: list[Path],
+    data_dir: Path,
+    trajectories: bool = True,
+    sweep_dirs: list[Path] | None = None,
 ) -> Path:
     """Write the report folder; returns the path of its README.md."""
     sections = {
@@ -186,6 +264,22 @@ def write_report(
             f"CSV: [tables/{name}.csv](tables/{name}.csv)",
             "",
         ]
+
+    others = other_records_table(results_dir)
+    if others:
+        atomic_write_text(out / "tables" / "other.csv", markdown_table_to_csv(others))
+        lines += [
+            "## Other records",
+            "",
+            others,
+            "",
+            "CSV: [tables/other.csv](tables/other.csv)",
+            "",
+        ]
+    if sweep_dirs:
+        lines += ["## Sweeps", ""]
+        for sweep_dir in sweep_dirs:
+            lines += [sweep_summary(sweep_dir), ""]
 
     figures = out / "figures"
     made: list[tuple[str, Path]] = []
@@ -251,6 +345,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--runs", type=Path, nargs="*", default=[], help="run folders (outputs/<task>/<time>)"
     )
+    parser.add_argument(
+        "--sweeps", type=Path, nargs="*", default=[], help="multirun folders to summarise"
+    )
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument(
         "--no-trajectories",
@@ -263,7 +360,7 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"error: {run_dir} is not a run folder (no config_resolved.yaml)")
     torch.set_num_threads(1)
     readme = write_report(
-        args.results_dir, args.out, args.runs, args.data_dir, not args.no_trajectories
+        args.results_dir, args.out, args.runs, args.data_dir, not args.no_trajectories, args.sweeps
     )
     print(f"wrote {readme}")
 
