@@ -42,3 +42,11 @@ def test_benchmark_runs(tmp_path):
     assert result["nbody"]["ours"]["forward_s"] > 0 and result["matmul_peak_gflops"] > 0
     assert result["nbody"]["reference"]["forward_flops"] > result["nbody"]["ours"]["forward_flops"]
     assert result["scaling"][0]["nodes"] == 200
+
+
+def test_autoencoder_batching_case(tmp_path):
+    from egnn.benchmark import autoencoder_case
+
+    rows = autoencoder_case(str(tmp_path), [1, 4], ["gnn"], n_graphs=8, repeats=1)
+    assert [(r["model"], r["batch_size"]) for r in rows] == [("gnn", 1), ("gnn", 4)]
+    assert all(r["s_per_graph"] > 0 for r in rows)
