@@ -6,7 +6,8 @@ figures, generated from the committed records in ``results/`` and, optionally, r
 - ``README.md``: every table (paper beside ours, mean ± std over seeds) and every figure;
 - ``tables/{nbody,autoencoder,qm9}.{md,csv}``;
 - ``figures/``: the sweeps (N-body data efficiency, autoencoder sparsity and embedding size),
-  learning curves of the runs given with ``--runs``, N-body trajectories (input, truth and each
+  learning curves (the ``csv/metrics.csv`` files committed under ``results/`` and those of the runs
+  given with ``--runs``), N-body trajectories (input, truth and each
   model's prediction) for the shipped EGNN and every N-body run given, and adjacency
   reconstructions of every graph-autoencoder run given.
 """
@@ -292,6 +293,10 @@ def write_report(
         )
     for path in plots.plot_autoencoder_sweeps(results_dir):
         made.append((f"Graph autoencoder: {path.stem}", path))
+    for csv_path in sorted(Path(results_dir).glob("*/*.csv")):  # committed learning curves
+        label = f"{csv_path.parent.name}-{csv_path.stem}"
+        curve = plots.plot_learning_curve(csv_path, figures / f"curve-{label}.png", label)
+        made.append((f"learning curve: {label}", curve))
     nbody_checkpoints = {}
     if trajectories and PRETRAINED_NBODY.exists():
         nbody_checkpoints["EGNN (pretrained)"] = PRETRAINED_NBODY
