@@ -50,3 +50,20 @@ def test_autoencoder_batching_case(tmp_path):
     rows = autoencoder_case(str(tmp_path), [1, 4], ["gnn"], n_graphs=8, repeats=1)
     assert [(r["model"], r["batch_size"]) for r in rows] == [("gnn", 1), ("gnn", 4)]
     assert all(r["s_per_graph"] > 0 for r in rows)
+
+
+def test_gpu_check_script_is_valid_bash():
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "gpu_check.sh"
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    text = script.read_text()
+    for needle in (
+        "--device cuda",
+        "experiment=nbody",
+        "experiment=qm9",
+        "experiment=ae_community",
+    ):
+        assert needle in text

@@ -54,7 +54,8 @@ def test_readme_markers(tmp_path):
     readme.write_text(
         "intro\n<!-- nbody-table:start -->\nold\n<!-- nbody-table:end -->\n"
         "<!-- qm9-table:start -->\n<!-- qm9-table:end -->\n"
-        "<!-- autoencoder-table:start -->\n<!-- autoencoder-table:end -->\nend\n"
+        "<!-- autoencoder-table:start -->\n<!-- autoencoder-table:end -->\n"
+        "<!-- benchmark-table:start -->\n<!-- benchmark-table:end -->\nend\n"
     )
     tables_main(["--results-dir", str(tmp_path / "none"), "--readme", str(readme)])
     text = readme.read_text()
@@ -228,3 +229,27 @@ def test_git_commit_is_dirty_for_code_not_for_records(tmp_path):
     assert not git_commit(tmp_path).endswith("-dirty")
     (tmp_path / "code.py").write_text("a = 2\n")
     assert git_commit(tmp_path).endswith("-dirty")
+
+
+def test_benchmark_table(tmp_path):
+    from egnn.reporting.tables import benchmark_table
+
+    assert "No benchmark results" in benchmark_table(tmp_path)
+    case = {
+        "ours": {"forward_s": 0.01, "train_step_s": 0.02, "forward_flops": 2e8},
+        "reference": {"forward_s": 0.02, "train_step_s": 0.1, "forward_flops": 3e8},
+    }
+    (tmp_path / "benchmark").mkdir()
+    (tmp_path / "benchmark" / "cpu.json").write_text(
+        json.dumps(
+            {
+                "machine": {"threads": 1},
+                "matmul_peak_gflops": 50.0,
+                "nbody": case,
+                "scaling": [{"nodes": 1000, "edges": 27000, "forward_s": 0.1}],
+            }
+        )
+    )
+    table = benchmark_table(tmp_path)
+    assert "| 10.00 / 20.00 ms | 2.00x | 20.00 / 100.00 ms | 5.00x | 20.0 (40%) |" in table
+    assert "1000 nodes / 27000 edges: 100 ms" in table

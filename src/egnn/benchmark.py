@@ -95,6 +95,8 @@ def qm9_case(data_dir: str, n_warmup: int, n_runs: int) -> dict:
     data, batches = qm9_batches(data_dir, 1)
     molecules = MoleculeDataset(data, torch.tensor(batches[0]), 0)
     batch = collate_molecules([molecules[k] for k in range(len(molecules))])
+    device = torch.get_default_device()
+    batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
     sizes = torch.bincount(batch["batch"])
     n_max, n_graphs = int(sizes.max()), len(sizes)
     # Padded layout of the release: n_max slots per molecule, masks for real atoms and pairs.
@@ -196,6 +198,21 @@ def autoencoder_case(
     return rows
 
 
+def machine_info(args: argparse.Namespace) -> dict:
+    """Where and under what load the numbers were taken (load = runnable processes, 1-min mean)."""
+    import os
+
+    return {
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0],
+        "device": args.device,
+        "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -204,6 +221,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", default="data", help="QM9 cache folder (built on first use)")
     parser.add_argument("--runs", type=int, default=30, help="timed passes per measurement")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--device", default="cpu", help="torch device of the measurements (cpu, cuda, cuda:1)"
+    )
     parser.add_argument("--skip-qm9", action="store_true")
     parser.add_argument(
         "--autoencoder-only",
@@ -215,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    torch.set_default_device(args.device)
     if args.autoencoder_only:
         rows = autoencoder_case(args.data_dir, [1, 8, 32], ["egnn", "gnn", "rf"])
         for row in rows:
@@ -238,11 +259,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {args.out}")
         return
     result = {
-        "machine": {
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-            "threads": args.threads,
-        },
+        "machine": machine_info(args),
         "matmul_peak_gflops": matmul_peak(),
         "nbody": nbody_case(5, args.runs),
     }

@@ -1,8 +1,8 @@
 """README tables generated from ``results/``: paper numbers beside ours (mean +- std over seeds).
 
 ``python -m egnn.reporting.tables --readme README.md`` rewrites the text between the markers
-``<!-- nbody-table:start -->`` / ``<!-- nbody-table:end -->``, ``<!-- qm9-table:... -->`` and
-``<!-- autoencoder-table:... -->``.
+``<!-- nbody-table:start -->`` / ``<!-- nbody-table:end -->``, ``<!-- qm9-table:... -->``
+``<!-- autoencoder-table:... -->`` and ``<!-- benchmark-table:... -->``.
 """
 
 from __future__ import annotations
@@ -128,6 +128,73 @@ def autoencoder_table(results_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def benchmark_table(results_dir: Path) -> str:
+    """Markdown tables of ``results/benchmark/cpu.json`` (ours against the release's formulation)
+    and ``autoencoder_batching.json`` (time per graph against graphs per step)."""
+    bench_dir = Path(results_dir) / "benchmark"
+    lines = []
+    cpu_file = bench_dir / "cpu.json"
+    if cpu_file.exists():
+        bench = json.loads(cpu_file.read_text())
+        peak = bench["matmul_peak_gflops"]
+        machine = bench["machine"]
+        lines += [
+            f"Machine: {machine.get('platform', '?')}, torch {machine.get('torch', '?')}, "
+            f"{machine.get('threads', '?')} thread(s); float32 matmul peak {peak:.1f} GFLOP/s.",
+            "",
+            "| Shape | Forward ours / release | Speed-up | Train step ours / release | Speed-up "
+            "| Forward GFLOP/s (share of peak) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for case, label in (
+            ("nbody", "N-body: 100 systems x 5 particles"),
+            ("qm9", "QM9: 96 molecules"),
+        ):
+            if case not in bench:
+                continue
+            ours, ref = bench[case]["ours"], bench[case]["reference"]
+            gflops = ours["forward_flops"] / ours["forward_s"] / 1e9
+            lines.append(
+                f"| {label} | {ours['forward_s'] * 1e3:.2f} / {ref['forward_s'] * 1e3:.2f} ms "
+                f"| {ref['forward_s'] / ours['forward_s']:.2f}x "
+                f"| {ours['train_step_s'] * 1e3:.2f} / {ref['train_step_s'] * 1e3:.2f} ms "
+                f"| {ref['train_step_s'] / ours['train_step_s']:.2f}x "
+                f"| {gflops:.1f} ({100 * gflops / peak:.0f}%) |"
+            )
+        scaling = ", ".join(
+            f"{row['nodes']} nodes / {row['edges']} edges: {row['forward_s'] * 1e3:.0f} ms"
+            for row in bench.get("scaling", [])
+        )
+        if scaling:
+            lines += ["", f"Scaling (one radius graph, forward): {scaling}."]
+    batching_file = bench_dir / "autoencoder_batching.json"
+    if batching_file.exists():
+        batching = json.loads(batching_file.read_text())
+        rows, machine = batching["autoencoder"], batching.get("machine", {})
+        load = machine.get("load_average_1min")
+        lines += [
+            "",
+            f"Graph autoencoder training (forward, backward, Adam), {machine.get('threads', '?')} "
+            "thread(s)"
+            + (
+                f", load average {load:.1f} on {machine.get('cpu_count')} cores:"
+                if load is not None
+                else ":"
+            ),
+            "",
+            "| Graph autoencoder | Graphs per step | Training time per graph | Speed-up over 1 |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['model']} | {r['batch_size']} | {r['s_per_graph'] * 1e3:.2f} ms "
+            f"| {r.get('speedup_vs_batch_1', 1.0):.2f}x |"
+            for r in rows
+        ]
+    return (
+        "\n".join(lines) if lines else "No benchmark results yet (`python scripts/benchmark.py`)."
+    )
+
+
 def replace_between(text: str, marker: str, body: str) -> str:
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     if start not in text or end not in text:
@@ -148,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         "nbody-table": nbody_table(args.results_dir),
         "qm9-table": qm9_table(args.results_dir),
         "autoencoder-table": autoencoder_table(args.results_dir),
+        "benchmark-table": benchmark_table(args.results_dir),
     }
     if args.readme is None:
         print("\n\n".join(tables.values()))
