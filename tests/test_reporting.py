@@ -253,3 +253,11 @@ def test_benchmark_table(tmp_path):
     table = benchmark_table(tmp_path)
     assert "| 10.00 / 20.00 ms | 2.00x | 20.00 / 100.00 ms | 5.00x | 20.0 (40%) |" in table
     assert "1000 nodes / 27000 edges: 100 ms" in table
+
+
+def test_learning_curve_without_validation_rows(tmp_path):
+    from egnn.reporting.plots import plot_learning_curve
+
+    csv_path = tmp_path / "metrics.csv"
+    csv_path.write_text("epoch,step,test/mse,train/loss\n9,300,0.01,\n9,301,,0.02\n")
+    assert plot_learning_curve(csv_path, tmp_path / "c.png", "t").stat().st_size > 1000

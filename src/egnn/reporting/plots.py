@@ -137,18 +137,26 @@ def plot_learning_curve(
     with Path(csv_path).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     val_key = next(
-        k for k in rows[0] if k.startswith("val/") and not k.endswith(("_best", "best_epoch"))
+        (k for k in (rows[0] if rows else {}) if k.startswith("val/") and not k.endswith(("_best", "best_epoch"))),
+        None,
     )
     train = [(int(float(r["epoch"])), float(r["train/loss"])) for r in rows if r.get("train/loss")]
-    val = [(int(float(r["epoch"])), float(r[val_key])) for r in rows if r.get(val_key)]
+    val = [(int(float(r["epoch"])), float(r[val_key])) for r in rows if val_key and r.get(val_key)]
     fig, (ax_train, ax_val) = plt.subplots(1, 2, figsize=(8, 3.2))
-    ax_train.plot(*zip(*train, strict=True), marker=".")
+    if train:
+        ax_train.plot(*zip(*train, strict=True), marker=".")
     ax_train.set(xlabel="epoch", ylabel="train/loss", yscale="log")
-    ax_val.plot(*zip(*val, strict=True), marker=".", label="ours")
+    if val:
+        ax_val.plot(*zip(*val, strict=True), marker=".", label="ours")
+    else:
+        ax_val.text(
+            0.5, 0.5, "no validation rows in this file", ha="center", transform=ax_val.transAxes
+        )
     if reference is not None:
         ax_val.axhline(reference, color="gray", linestyle="--", label="paper")
-    ax_val.set(xlabel="epoch", ylabel=val_key, yscale="log")
-    ax_val.legend()
+    ax_val.set(xlabel="epoch", ylabel=val_key or "validation", yscale="log")
+    if val or reference is not None:
+        ax_val.legend()
     fig.suptitle(title)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
