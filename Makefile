@@ -7,7 +7,7 @@ export OMP_NUM_THREADS ?= 1
 export WANDB_MODE ?= offline
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-all train lint format tables clean
+.PHONY: help install test test-all train lint format tables report clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ format: $(STAMP) ## Format and fix with ruff
 
 tables: $(STAMP) ## Regenerate the README tables from results/
 	$(PY) -m egnn.reporting.tables --readme README.md
+
+report: $(STAMP) ## Write report/ (tables and figures) from results/; add run folders with RUNS="..."
+	$(PY) scripts/report.py $(if $(RUNS),--runs $(RUNS),)
 
 clean: ## Remove caches (keeps .venv, data/ and outputs/)
 	rm -rf .pytest_cache .ruff_cache src/*.egg-info
