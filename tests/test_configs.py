@@ -71,7 +71,7 @@ def test_logger_presets(logger, tmp_path, monkeypatch):
     if "wandb" in cfg.logger:
         wandb = cfg.logger.wandb
         assert wandb.offline is True and wandb.project == "egnn" and wandb.group == "nbody"
-        assert list(wandb.tags) == ["nbody", "egnn"]
+        assert list(wandb.tags) == ["nbody", "egnn", "small"]
     Path(cfg.paths.output_dir).mkdir(parents=True, exist_ok=True)
     loggers = instantiate_dict(cfg.logger)
     assert len(loggers) == len(cfg.logger)
