@@ -137,7 +137,11 @@ def plot_learning_curve(
     with Path(csv_path).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     val_key = next(
-        (k for k in (rows[0] if rows else {}) if k.startswith("val/") and not k.endswith(("_best", "best_epoch"))),
+        (
+            k
+            for k in (rows[0] if rows else {})
+            if k.startswith("val/") and not k.endswith(("_best", "best_epoch"))
+        ),
         None,
     )
     train = [(int(float(r["epoch"])), float(r["train/loss"])) for r in rows if r.get("train/loss")]
