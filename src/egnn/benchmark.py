@@ -245,17 +245,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"autoencoder {row['model']}: {row['batch_size']} graph(s) per step: "
                 f"{row['s_per_graph'] * 1e3:.2f} ms per graph ({row['speedup_vs_batch_1']:.2f}x)"
             )
-        atomic_write_json(
-            args.out,
-            {
-                "machine": {
-                    "platform": platform.platform(),
-                    "torch": torch.__version__,
-                    "threads": args.threads,
-                },
-                "autoencoder": rows,
-            },
-        )
+        atomic_write_json(args.out, {"machine": machine_info(args), "autoencoder": rows})
         print(f"wrote {args.out}")
         return
     result = {
