@@ -47,7 +47,8 @@ def data_efficiency_points(results_dir: Path) -> dict[str, list[tuple[float, flo
     return {model: series for (model,), series in points.items()}
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -56,16 +57,17 @@ def _pyplot():
     return plt
 
 
-def _save(fig, out: Path) -> Path:
+def save_figure(fig, out: Path, dpi: int = 120) -> Path:
+    """Lay out, write ``out`` (creating its folder) and close ``fig``; returns ``out``."""
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    fig.clf()
+    fig.savefig(out, dpi=dpi)
+    pyplot().close(fig)
     return out
 
 
 def plot_data_efficiency(results_dir: Path, out: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     points = data_efficiency_points(results_dir)
     if not points:
         raise SystemExit(f"error: no records under {Path(results_dir) / 'nbody_data_efficiency'}")
@@ -80,15 +82,13 @@ def plot_data_efficiency(results_dir: Path, out: Path) -> Path:
     ax.set_title("N-body: data efficiency")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    out = _save(fig, out)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
     """%Error against sparsity p (``ae_sparsity``) and %Error / F1 against the embedding size
     (``ae_embedding``), from whatever records exist; returns the figures written."""
-    plt = _pyplot()
+    plt = pyplot()
     written = []
     sparsity = sweep_points(results_dir, "ae_sparsity", "p", "test/error")
     if sparsity:
@@ -100,8 +100,7 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
         ax.set_title("Erdos-Renyi overfit set: %Error against sparsity")
         ax.grid(True, alpha=0.3)
         ax.legend()
-        written.append(_save(fig, Path(results_dir) / "ae_sparsity" / "sparsity.png"))
-        plt.close(fig)
+        written.append(save_figure(fig, Path(results_dir) / "ae_sparsity" / "sparsity.png"))
     group = ("dataset", "model")
     embedding = {
         metric: sweep_points(results_dir, "ae_embedding", "embedding_nf", metric, group)
@@ -118,8 +117,7 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
             ax.set_ylabel({"test/error": "test %Error", "test/f1": "test F1"}[metric])
             ax.grid(True, alpha=0.3)
         axes[0].legend(fontsize=7)
-        written.append(_save(fig, Path(results_dir) / "ae_embedding" / "embedding.png"))
-        plt.close(fig)
+        written.append(save_figure(fig, Path(results_dir) / "ae_embedding" / "embedding.png"))
     return written
 
 
@@ -129,11 +127,7 @@ def plot_learning_curve(
     """Training loss and validation metric per epoch from a run's ``csv/metrics.csv``."""
     import csv
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     with Path(csv_path).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     val_key = next(
@@ -162,11 +156,7 @@ def plot_learning_curve(
     if val or reference is not None:
         ax_val.legend()
     fig.suptitle(title)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=110)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -96,7 +96,7 @@ def plot_nbody_trajectories(
         for name, ckpt in checkpoints.items():
             task = _load_task(ckpt, "egnn.tasks.nbody.NBodyTask")
             predictions[name] = task(batch).reshape(n_systems, -1, 3).numpy()
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     fig, axes = plt.subplots(1, n_systems, figsize=(4 * n_systems, 4))
     markers = "xP^sDv"
     for s, ax in enumerate(np.atleast_1d(axes)):
@@ -119,7 +119,7 @@ def plot_nbody_trajectories(
         ax.set_aspect("equal", adjustable="datalim")
     fig.legend(loc="lower center", ncol=len(predictions))
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    return plots._save(fig, out)
+    return plots.save_figure(fig, out)
 
 
 def plot_adjacency_reconstructions(
@@ -136,7 +136,7 @@ def plot_adjacency_reconstructions(
     data = config["data"]
     graphs = load_split(data_dir, data["dataset"], "test", data.get("p"))[:n_graphs]
     task = _load_task(ckpt, config["model"]["_target_"])
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     fig, axes = plt.subplots(2, n_graphs, figsize=(3 * n_graphs, 6))
     torch.manual_seed(0)
     for g, adjacency in enumerate(graphs):
@@ -156,7 +156,7 @@ def plot_adjacency_reconstructions(
             ax.set_xticks([])
             ax.set_yticks([])
     fig.suptitle(f"{config['task_name']}: {config['model']['net']['name']} ({run_dir.name})")
-    return plots._save(fig, out)
+    return plots.save_figure(fig, out)
 
 
 # Experiments with a table of their own above; every other results/<experiment>/ is listed generically.
