@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.csv_history import prepend_rows, read_rows
 from egnn.errors import ConfigError
+from egnn.nn.compile import compile_module
 from egnn.provenance import command_line, git_commit, machine
 from egnn.resolvers import register_resolvers
 from egnn.run_dir import resolve_checkpoint
@@ -84,6 +85,9 @@ def train(cfg: DictConfig) -> dict:
     )
 
     metrics: dict = {"seed": seed, "num_threads": torch.get_num_threads()}
+    if cfg.get("compile", False):
+        device = trainer.strategy.root_device.type
+        metrics["compiled"] = compile_module(model.net, device=device)
     if cfg.get("train", True):
         ckpt_path = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
         csv_path = output_dir / "csv" / "metrics.csv"

@@ -35,6 +35,7 @@ KEPT = (
     "forward_time_s",
     "forward_time_threads",
     "num_threads",
+    "compiled",
     "val/mse_best",
 )
 

@@ -1,0 +1,48 @@
+"""``torch.compile`` for any ``egnn.nn`` module, with an eager fallback.
+
+Inductor fuses the elementwise work around the matmuls (activations, gathers, gates, sums), which
+is most of an EGNN layer's time at the paper's sizes. Compiling needs a working C++ compiler on CPU
+(Triton on GPU); where it is missing, :func:`compile_module` warns once and leaves the module eager,
+so a config with ``compile=true`` runs everywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def compile_available(device: str = "cpu") -> bool:
+    """Whether ``torch.compile`` can build a kernel on ``device`` here (tried once, then cached)."""
+    try:
+        probe = torch.compile(lambda x: torch.nn.functional.silu(x) + 1.0, dynamic=False)
+        probe(torch.ones(4, device=device))
+    except Exception as err:  # any backend failure means: stay eager
+        log.warning("torch.compile is unavailable on %s (%s); running eager", device, err)
+        return False
+    return True
+
+
+def compile_module(
+    module: nn.Module, dynamic: bool | None = None, device: str | None = None
+) -> bool:
+    """Compile ``module`` in place (:meth:`torch.nn.Module.compile`: parameter names and
+    checkpoints are unchanged). Returns whether it was compiled.
+
+    Args:
+        module: any module; its first call after this one triggers the compilation.
+        dynamic: ``None`` (default) compiles for the first shapes and recompiles once with symbolic
+            shapes when they change (graph sizes vary between batches); ``True`` starts symbolic.
+        device: device type the module will run on (default: where its parameters are now).
+    """
+    device = device or next(module.parameters(), torch.empty(0)).device.type
+    if not compile_available(device):
+        return False
+    module.compile(dynamic=dynamic)
+    return True
