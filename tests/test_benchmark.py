@@ -37,7 +37,9 @@ def test_qm9_sparse_equals_padded_release_formulation():
 
 def test_benchmark_runs(tmp_path):
     out = tmp_path / "bench.json"
-    benchmark_main(["--runs", "2", "--skip-qm9", "--scaling", "200", "--out", str(out)])
+    benchmark_main(
+        ["--runs", "2", "--skip-qm9", "--no-compile", "--scaling", "200", "--out", str(out)]
+    )
     result = json.loads(out.read_text())
     assert result["nbody"]["ours"]["forward_s"] > 0 and result["matmul_peak_gflops"] > 0
     assert result["nbody"]["reference"]["forward_flops"] > result["nbody"]["ours"]["forward_flops"]
@@ -67,3 +69,14 @@ def test_gpu_check_script_is_valid_bash():
         "experiment=ae_community",
     ):
         assert needle in text
+
+
+def test_median_times_takes_turns_in_blocks():
+    from egnn.timing import median_times
+
+    calls = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b")}
+    result = median_times(fns, n_warmup=2, n_runs=5, rounds=2)
+    assert set(result) == {"a", "b"} and all(t >= 0 for t in result.values())
+    # warm-up of each, then per round one untimed + its share (3, then 2) of timed calls each.
+    assert "".join(calls) == "aabb" + "aaaa" + "bbbb" + "aaa" + "bbb"

@@ -252,6 +252,14 @@ def test_benchmark_table(tmp_path):
     )
     table = benchmark_table(tmp_path)
     assert "| 10.00 / 20.00 ms | 2.00x | 20.00 / 100.00 ms | 5.00x | 20.0 (40%) |" in table
+    assert "torch.compile" not in table  # only the variants that were measured
+    case["ours_compiled"] = {"forward_s": 0.005, "train_step_s": 0.01, "forward_flops": 2e8}
+    (tmp_path / "benchmark" / "cpu.json").write_text(
+        json.dumps({"machine": {"threads": 1}, "matmul_peak_gflops": 50.0, "nbody": case})
+    )
+    assert "particles, torch.compile | 5.00 / 20.00 ms | 4.00x | 10.00 / 100.00 ms | 10.00x" in (
+        benchmark_table(tmp_path)
+    )
     assert "1000 nodes / 27000 edges: 100 ms" in table
 
 

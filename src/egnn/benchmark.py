@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+from copy import deepcopy
 from functools import partial
 from pathlib import Path
 
@@ -19,11 +20,14 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from egnn.atomic import atomic_write_json
+from egnn.nn.compile import compile_module
 from egnn.nn.graph import fully_connected_edges
 from egnn.nn.nbody import NBodyEGNN, charge_products, squared_distances
 from egnn.nn.qm9 import QM9EGNN
 from egnn.testing.reference import reference_egnn, reference_qm9
-from egnn.timing import median_time
+from egnn.timing import median_time, median_times
+
+OURS_VARIANTS = ("ours", "ours_compiled")  # eager backbone, then torch.compile'd
 
 
 def flops_of(fn) -> int:
@@ -32,18 +36,23 @@ def flops_of(fn) -> int:
     return counter.get_total_flops()
 
 
-def measure(fn, n_warmup: int, n_runs: int) -> dict:
-    """Forward (no grad) and forward+backward medians of ``fn`` (which returns a tensor)."""
+def measure(fns: dict, n_warmup: int, n_runs: int) -> dict:
+    """Forward (no grad) and forward+backward medians of each ``fns[name]()`` (which returns a
+    tensor), the functions timed in turn (:func:`~egnn.timing.median_times`), and forward FLOPs."""
 
-    def step():
-        fn().float().pow(2).mean().backward()
+    def step(fn):
+        return lambda: fn().float().pow(2).mean().backward()
 
     with torch.inference_mode():
-        forward_s = median_time(fn, n_warmup, n_runs)
+        forward = median_times(fns, n_warmup, n_runs)
+    train_step = median_times({name: step(fn) for name, fn in fns.items()}, n_warmup, n_runs)
     return {
-        "forward_s": forward_s,
-        "train_step_s": median_time(step, n_warmup, n_runs),
-        "forward_flops": flops_of(lambda: fn().detach()),
+        name: {
+            "forward_s": forward[name],
+            "train_step_s": train_step[name],
+            "forward_flops": flops_of(lambda fn=fn: fn().detach()),
+        }
+        for name, fn in fns.items()
     }
 
 
@@ -53,15 +62,36 @@ def matmul_peak(n_runs: int = 20) -> float:
     return 2 * 1024**3 / median_time(lambda: a @ b, 3, n_runs) / 1e9
 
 
-def nbody_case(n_warmup: int, n_runs: int) -> dict:
+def compiled_copy(model: torch.nn.Module) -> torch.nn.Module | None:
+    """A compiled deep copy of ``model`` (same weights), or None where compiling is unavailable."""
+    copy = deepcopy(model)
+    return copy if compile_module(copy) else None
+
+
+def measure_variants(
+    model: torch.nn.Module, call, release, compile: bool, n_warmup: int, n_runs: int
+) -> dict:
+    """``ours`` (eager), ``ours_compiled`` (when ``compile`` and available) and ``reference``
+    (the release's formulation, eager as in the release), timed in turn by :func:`measure`.
+    ``call(model)`` runs our model on the case's batch; ``release()`` the reference."""
+    fns = {"ours": lambda: call(model)}
+    compiled = compiled_copy(model) if compile else None
+    if compiled is not None:
+        torch.testing.assert_close(call(compiled), call(model), rtol=1e-4, atol=1e-4)
+        fns["ours_compiled"] = lambda: call(compiled)
+    fns["reference"] = release
+    return measure(fns, n_warmup, n_runs)
+
+
+def nbody_case(n_warmup: int, n_runs: int, compile: bool = False) -> dict:
     torch.manual_seed(0)
     model = NBodyEGNN()
     edge_index = fully_connected_edges(5, 100)
     pos, vel = torch.randn(500, 3), 0.5 * torch.randn(500, 3)
     charges = torch.randint(0, 2, (500, 1)).float() * 2 - 1
 
-    def ours():
-        return model(pos, vel, charges, edge_index)
+    def call(net):
+        return net(pos, vel, charges, edge_index)
 
     def release():
         edge_attr = torch.cat(
@@ -71,11 +101,8 @@ def nbody_case(n_warmup: int, n_runs: int) -> dict:
             model.egnn, vel.norm(dim=1, keepdim=True), pos, edge_index, edge_attr, vel
         )[1]
 
-    torch.testing.assert_close(ours(), release(), rtol=1e-4, atol=1e-5)
-    return {
-        "ours": measure(ours, n_warmup, n_runs),
-        "reference": measure(release, n_warmup, n_runs),
-    }
+    torch.testing.assert_close(call(model), release(), rtol=1e-4, atol=1e-5)
+    return measure_variants(model, call, release, compile, n_warmup, n_runs)
 
 
 def qm9_batches(data_dir: str, n_batches: int) -> list[list[int]]:
@@ -86,7 +113,7 @@ def qm9_batches(data_dir: str, n_batches: int) -> list[list[int]]:
     return data, [train[i * 96 : (i + 1) * 96].tolist() for i in range(n_batches)]
 
 
-def qm9_case(data_dir: str, n_warmup: int, n_runs: int) -> dict:
+def qm9_case(data_dir: str, n_warmup: int, n_runs: int, compile: bool = False) -> dict:
     from egnn.data.qm9.datamodule import MoleculeDataset, collate_molecules
     from egnn.data.qm9.features import node_features
 
@@ -111,17 +138,15 @@ def qm9_case(data_dir: str, n_warmup: int, n_runs: int) -> dict:
     padded_edges = fully_connected_edges(n_max, n_graphs)
     edge_mask = node_mask[padded_edges[0]] * node_mask[padded_edges[1]]
 
-    def ours():
-        return model(
-            batch["node_attr"], batch["pos"], batch["edge_index"], batch["batch"], n_graphs
-        )
+    def call(net):
+        return net(batch["node_attr"], batch["pos"], batch["edge_index"], batch["batch"], n_graphs)
 
     def release():
         return reference_qm9(
             model, attr_padded, pos_padded, padded_edges, edge_mask, node_mask, n_max
         )
 
-    torch.testing.assert_close(ours(), release(), rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(call(model), release(), rtol=1e-3, atol=1e-3)
     shape = {
         "molecules": n_graphs,
         "mean_atoms": float(sizes.float().mean()),
@@ -129,11 +154,7 @@ def qm9_case(data_dir: str, n_warmup: int, n_runs: int) -> dict:
         "edges_ours": int(batch["edge_index"].shape[1]),
         "edges_reference": int(padded_edges.shape[1]),
     }
-    return {
-        "shape": shape,
-        "ours": measure(ours, n_warmup, n_runs),
-        "reference": measure(release, n_warmup, n_runs),
-    }
+    return {"shape": shape, **measure_variants(model, call, release, compile, n_warmup, n_runs)}
 
 
 def radius_graph(pos: torch.Tensor, radius: float) -> torch.Tensor:
@@ -226,6 +247,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--skip-qm9", action="store_true")
     parser.add_argument(
+        "--no-compile", action="store_true", help="skip the torch.compile variant of our backbone"
+    )
+    parser.add_argument(
         "--autoencoder-only",
         action="store_true",
         help="only the graph autoencoder's time per graph against graphs per step",
@@ -251,27 +275,34 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "machine": machine_info(args),
         "matmul_peak_gflops": matmul_peak(),
-        "nbody": nbody_case(5, args.runs),
+        "nbody": nbody_case(5, args.runs, compile=not args.no_compile),
     }
     if not args.skip_qm9:
-        result["qm9"] = qm9_case(args.data_dir, 2, max(args.runs // 3, 5))
+        result["qm9"] = qm9_case(
+            args.data_dir, 2, max(args.runs // 3, 5), compile=not args.no_compile
+        )
     result["scaling"] = scaling_case([int(n) for n in args.scaling.split(",")], 2, 5)
     print(f"matmul peak: {result['matmul_peak_gflops']:.1f} GFLOP/s ({args.threads} thread(s))")
     for case in ("nbody", "qm9"):
         if case not in result:
             continue
-        ours, ref = result[case]["ours"], result[case]["reference"]
-        for key in ("forward_s", "train_step_s"):
-            ours[f"{key}_speedup"] = ref[key] / ours[key]
-        ours["forward_gflops"] = ours["forward_flops"] / ours["forward_s"] / 1e9
+        ref = result[case]["reference"]
         ref["forward_gflops"] = ref["forward_flops"] / ref["forward_s"] / 1e9
-        print(
-            f"{case}: forward {ours['forward_s'] * 1e3:.2f} ms vs {ref['forward_s'] * 1e3:.2f} ms "
-            f"({ours['forward_s_speedup']:.2f}x); train step {ours['train_step_s'] * 1e3:.2f} ms vs "
-            f"{ref['train_step_s'] * 1e3:.2f} ms ({ours['train_step_s_speedup']:.2f}x); "
-            f"forward {ours['forward_gflops']:.1f} GFLOP/s ({ours['forward_flops'] / 1e6:.0f} MFLOP vs "
-            f"{ref['forward_flops'] / 1e6:.0f} MFLOP)"
-        )
+        for variant in OURS_VARIANTS:
+            if variant not in result[case]:
+                continue
+            ours = result[case][variant]
+            for key in ("forward_s", "train_step_s"):
+                ours[f"{key}_speedup"] = ref[key] / ours[key]
+            ours["forward_gflops"] = ours["forward_flops"] / ours["forward_s"] / 1e9
+            print(
+                f"{case} {variant}: forward {ours['forward_s'] * 1e3:.2f} ms vs "
+                f"{ref['forward_s'] * 1e3:.2f} ms ({ours['forward_s_speedup']:.2f}x); train step "
+                f"{ours['train_step_s'] * 1e3:.2f} ms vs {ref['train_step_s'] * 1e3:.2f} ms "
+                f"({ours['train_step_s_speedup']:.2f}x); forward {ours['forward_gflops']:.1f} "
+                f"GFLOP/s ({ours['forward_flops'] / 1e6:.0f} MFLOP vs "
+                f"{ref['forward_flops'] / 1e6:.0f} MFLOP)"
+            )
     for row in result["scaling"]:
         print(
             f"scaling: {row['nodes']} nodes, {row['edges']} edges: forward {row['forward_s'] * 1e3:.1f} ms"

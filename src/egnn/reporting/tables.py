@@ -152,15 +152,19 @@ def benchmark_table(results_dir: Path) -> str:
         ):
             if case not in bench:
                 continue
-            ours, ref = bench[case]["ours"], bench[case]["reference"]
-            gflops = ours["forward_flops"] / ours["forward_s"] / 1e9
-            lines.append(
-                f"| {label} | {ours['forward_s'] * 1e3:.2f} / {ref['forward_s'] * 1e3:.2f} ms "
-                f"| {ref['forward_s'] / ours['forward_s']:.2f}x "
-                f"| {ours['train_step_s'] * 1e3:.2f} / {ref['train_step_s'] * 1e3:.2f} ms "
-                f"| {ref['train_step_s'] / ours['train_step_s']:.2f}x "
-                f"| {gflops:.1f} ({100 * gflops / peak:.0f}%) |"
-            )
+            ref = bench[case]["reference"]
+            for variant, how in (("ours", "eager"), ("ours_compiled", "torch.compile")):
+                if variant not in bench[case]:
+                    continue
+                ours = bench[case][variant]
+                gflops = ours["forward_flops"] / ours["forward_s"] / 1e9
+                lines.append(
+                    f"| {label}, {how} | {ours['forward_s'] * 1e3:.2f} / {ref['forward_s'] * 1e3:.2f} ms "
+                    f"| {ref['forward_s'] / ours['forward_s']:.2f}x "
+                    f"| {ours['train_step_s'] * 1e3:.2f} / {ref['train_step_s'] * 1e3:.2f} ms "
+                    f"| {ref['train_step_s'] / ours['train_step_s']:.2f}x "
+                    f"| {gflops:.1f} ({100 * gflops / peak:.0f}%) |"
+                )
         scaling = ", ".join(
             f"{row['nodes']} nodes / {row['edges']} edges: {row['forward_s'] * 1e3:.0f} ms"
             for row in bench.get("scaling", [])
