@@ -269,3 +269,30 @@ def test_learning_curve_without_validation_rows(tmp_path):
     csv_path = tmp_path / "metrics.csv"
     csv_path.write_text("epoch,step,test/mse,train/loss\n9,300,0.01,\n9,301,,0.02\n")
     assert plot_learning_curve(csv_path, tmp_path / "c.png", "t").stat().st_size > 1000
+
+
+def test_time_to_accuracy(tmp_path):
+    from egnn.reporting.tables import time_to_accuracy_lines
+    from egnn.reporting.time_to_accuracy import main as tta_main
+    from egnn.reporting.time_to_accuracy import time_to_target
+
+    run = tmp_path / "run"
+    (run / "csv").mkdir(parents=True)
+    (run / "csv" / "metrics.csv").write_text(
+        "epoch,step,time/train_s,train/loss,val/mse\n"
+        "4,150,,0.5,\n4,150,3.0,,0.0200\n9,300,6.5,,0.0071\n14,450,9.0,,0.0060\n"
+    )
+    (run / "metrics.json").write_text(json.dumps({"num_threads": 1, "compiled": True}))
+    assert time_to_target(run / "csv" / "metrics.csv", 0.0071) == {
+        "epoch": 9,
+        "time_s": 6.5,
+        "value": 0.0071,
+    }
+    assert time_to_target(run / "csv" / "metrics.csv", 0.001) is None
+    out = tmp_path / "tta.json"
+    tta_main(["--target", "0.0071", "--out", str(out), f"fast={run}"])
+    lines = "\n".join(time_to_accuracy_lines(out))
+    assert "| fast | 6 s | 9 | - | 1 |" in lines and "val/mse <= 0.0071" in lines
+    (run / "csv" / "metrics.csv").write_text("epoch,val/mse\n4,0.01\n")
+    with pytest.raises(ValueError, match="time/train_s"):
+        time_to_target(run / "csv" / "metrics.csv", 0.0071)

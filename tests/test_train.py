@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from egnn.csv_history import read_rows
 from egnn.data.nbody.dataset import load_split
 from egnn.train import train
 
@@ -50,7 +51,11 @@ def test_short_training_writes_run_folder(make_cfg):
     assert (run_dir / "checkpoints" / "last.ckpt").exists()
     assert Path(metrics["best_checkpoint"]).exists()
     assert metrics["epochs"] == 3 and metrics["best_epoch"] in (0, 1, 2)
-    assert (run_dir / "csv" / "metrics.csv").exists()
+    # The learning curve carries the wall clock of every validation (time to accuracy).
+    clock = [r["time/train_s"] for r in read_rows(run_dir / "csv" / "metrics.csv")]
+    times = [float(t) for t in clock if t != ""]
+    assert len(times) == 3 and times == sorted(times) and times[0] > 0
+    assert times[-1] <= metrics["train_time_s"]
 
 
 def test_egnn_learns_better_than_constant_motion(make_cfg, nbody_data_dir):

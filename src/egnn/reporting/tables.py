@@ -171,6 +171,7 @@ def benchmark_table(results_dir: Path) -> str:
         )
         if scaling:
             lines += ["", f"Scaling (one radius graph, forward): {scaling}."]
+    lines += time_to_accuracy_lines(bench_dir / "time_to_accuracy.json")
     batching_file = bench_dir / "autoencoder_batching.json"
     if batching_file.exists():
         batching = json.loads(batching_file.read_text())
@@ -197,6 +198,29 @@ def benchmark_table(results_dir: Path) -> str:
     return (
         "\n".join(lines) if lines else "No benchmark results yet (`python scripts/benchmark.py`)."
     )
+
+
+def time_to_accuracy_lines(path: Path) -> list[str]:
+    """Markdown rows of ``time_to_accuracy.json`` (:mod:`egnn.reporting.time_to_accuracy`)."""
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    lines = [
+        "",
+        f"Time to accuracy: wall time of training (validation included) until {data['metric']} "
+        f"<= {data['target']}:",
+        "",
+        "| Run | Reached after | Epoch | Time per epoch | Threads | Command |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run in data["runs"]:
+        reached = f"{run['time_s']:.0f} s" if run.get("reached") else "not reached"
+        per_epoch = f"{run['time_per_epoch_s']:.2f} s" if "time_per_epoch_s" in run else "-"
+        lines.append(
+            f"| {run['label']} | {reached} | {run.get('epoch', '-')} | {per_epoch} "
+            f"| {run.get('num_threads', '?')} | `{run.get('command', '')}` |"
+        )
+    return lines
 
 
 def replace_between(text: str, marker: str, body: str) -> str:
