@@ -16,7 +16,10 @@ run() {  # LABEL, extra overrides...
   grep -o 'run folder: [^ ]*' "$log" | tail -1 | cut -d' ' -f3 | sed 's/\x1b\[[0-9;]*m//g'
 }
 run eager compile=false >outputs/logs/tta_eager.dir &
+eager=$!
 run compiled compile=true >outputs/logs/tta_compiled.dir &
-wait
+compiled=$!
+wait "$eager"
+wait "$compiled"
 .venv/bin/python -m egnn.reporting.time_to_accuracy --target "$target" \
   "eager=$(cat outputs/logs/tta_eager.dir)" "compiled=$(cat outputs/logs/tta_compiled.dir)"

@@ -38,9 +38,13 @@ def test_qm9_sparse_equals_padded_release_formulation():
 def test_benchmark_runs(tmp_path):
     out = tmp_path / "bench.json"
     benchmark_main(
-        ["--runs", "2", "--skip-qm9", "--no-compile", "--scaling", "200", "--out", str(out)]
+        ["--runs", "2", "--repeats", "2", "--skip-qm9", "--no-compile", "--scaling", "200"]
+        + ["--out", str(out)]
     )
     result = json.loads(out.read_text())
+    ours, ref = result["nbody"]["ours"], result["nbody"]["reference"]
+    assert len(ours["repeats"]) == len(ours["forward_s_speedup_per_repeat"]) == 2
+    assert ours["forward_s_speedup"] == ref["forward_s"] / ours["forward_s"]
     assert result["nbody"]["ours"]["forward_s"] > 0 and result["matmul_peak_gflops"] > 0
     assert result["nbody"]["reference"]["forward_flops"] > result["nbody"]["ours"]["forward_flops"]
     assert result["scaling"][0]["nodes"] == 200

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 from copy import deepcopy
 from functools import partial
 from pathlib import Path
@@ -28,6 +29,7 @@ from egnn.testing.reference import reference_egnn, reference_qm9
 from egnn.timing import median_time, median_times
 
 OURS_VARIANTS = ("ours", "ours_compiled")  # eager backbone, then torch.compile'd
+TIMES = ("forward_s", "train_step_s")
 
 
 def flops_of(fn) -> int:
@@ -69,21 +71,37 @@ def compiled_copy(model: torch.nn.Module) -> torch.nn.Module | None:
 
 
 def measure_variants(
-    model: torch.nn.Module, call, release, compile: bool, n_warmup: int, n_runs: int
+    model: torch.nn.Module,
+    call,
+    release,
+    compile: bool,
+    n_warmup: int,
+    n_runs: int,
+    repeats: int = 1,
 ) -> dict:
     """``ours`` (eager), ``ours_compiled`` (when ``compile`` and available) and ``reference``
-    (the release's formulation, eager as in the release), timed in turn by :func:`measure`.
-    ``call(model)`` runs our model on the case's batch; ``release()`` the reference."""
+    (the release's formulation, eager as in the release), timed in turn by :func:`measure`,
+    ``repeats`` times. ``call(model)`` runs our model on the case's batch; ``release()`` the
+    reference. Each variant's times are the medians over the repeats; ``repeats`` keeps each."""
     fns = {"ours": lambda: call(model)}
     compiled = compiled_copy(model) if compile else None
     if compiled is not None:
         torch.testing.assert_close(call(compiled), call(model), rtol=1e-4, atol=1e-4)
         fns["ours_compiled"] = lambda: call(compiled)
     fns["reference"] = release
-    return measure(fns, n_warmup, n_runs)
+    runs = [measure(fns, n_warmup, n_runs) for _ in range(repeats)]
+    result = {}
+    for name in fns:
+        times = [{key: run[name][key] for key in TIMES} for run in runs]
+        result[name] = {
+            **{key: statistics.median(t[key] for t in times) for key in TIMES},
+            "forward_flops": runs[0][name]["forward_flops"],
+            "repeats": times,
+        }
+    return result
 
 
-def nbody_case(n_warmup: int, n_runs: int, compile: bool = False) -> dict:
+def nbody_case(n_warmup: int, n_runs: int, compile: bool = False, repeats: int = 1) -> dict:
     torch.manual_seed(0)
     model = NBodyEGNN()
     edge_index = fully_connected_edges(5, 100)
@@ -102,7 +120,7 @@ def nbody_case(n_warmup: int, n_runs: int, compile: bool = False) -> dict:
         )[1]
 
     torch.testing.assert_close(call(model), release(), rtol=1e-4, atol=1e-5)
-    return measure_variants(model, call, release, compile, n_warmup, n_runs)
+    return measure_variants(model, call, release, compile, n_warmup, n_runs, repeats)
 
 
 def qm9_batches(data_dir: str, n_batches: int) -> list[list[int]]:
@@ -113,7 +131,9 @@ def qm9_batches(data_dir: str, n_batches: int) -> list[list[int]]:
     return data, [train[i * 96 : (i + 1) * 96].tolist() for i in range(n_batches)]
 
 
-def qm9_case(data_dir: str, n_warmup: int, n_runs: int, compile: bool = False) -> dict:
+def qm9_case(
+    data_dir: str, n_warmup: int, n_runs: int, compile: bool = False, repeats: int = 1
+) -> dict:
     from egnn.data.qm9.datamodule import MoleculeDataset, collate_molecules
     from egnn.data.qm9.features import node_features
 
@@ -154,7 +174,10 @@ def qm9_case(data_dir: str, n_warmup: int, n_runs: int, compile: bool = False) -
         "edges_ours": int(batch["edge_index"].shape[1]),
         "edges_reference": int(padded_edges.shape[1]),
     }
-    return {"shape": shape, **measure_variants(model, call, release, compile, n_warmup, n_runs)}
+    return {
+        "shape": shape,
+        **measure_variants(model, call, release, compile, n_warmup, n_runs, repeats),
+    }
 
 
 def radius_graph(pos: torch.Tensor, radius: float) -> torch.Tensor:
@@ -243,6 +266,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=30, help="timed passes per measurement")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="repeated measurements of the N-body and QM9 cases (medians reported)",
+    )
+    parser.add_argument(
         "--device", default="cpu", help="torch device of the measurements (cpu, cuda, cuda:1)"
     )
     parser.add_argument("--skip-qm9", action="store_true")
@@ -275,11 +304,11 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "machine": machine_info(args),
         "matmul_peak_gflops": matmul_peak(),
-        "nbody": nbody_case(5, args.runs, compile=not args.no_compile),
+        "nbody": nbody_case(5, args.runs, not args.no_compile, args.repeats),
     }
     if not args.skip_qm9:
         result["qm9"] = qm9_case(
-            args.data_dir, 2, max(args.runs // 3, 5), compile=not args.no_compile
+            args.data_dir, 2, max(args.runs // 3, 5), not args.no_compile, args.repeats
         )
     result["scaling"] = scaling_case([int(n) for n in args.scaling.split(",")], 2, 5)
     print(f"matmul peak: {result['matmul_peak_gflops']:.1f} GFLOP/s ({args.threads} thread(s))")
@@ -292,8 +321,11 @@ def main(argv: list[str] | None = None) -> None:
             if variant not in result[case]:
                 continue
             ours = result[case][variant]
-            for key in ("forward_s", "train_step_s"):
+            for key in TIMES:
                 ours[f"{key}_speedup"] = ref[key] / ours[key]
+                ours[f"{key}_speedup_per_repeat"] = [
+                    r[key] / o[key] for r, o in zip(ref["repeats"], ours["repeats"], strict=True)
+                ]
             ours["forward_gflops"] = ours["forward_flops"] / ours["forward_s"] / 1e9
             print(
                 f"{case} {variant}: forward {ours['forward_s'] * 1e3:.2f} ms vs "
@@ -301,7 +333,10 @@ def main(argv: list[str] | None = None) -> None:
                 f"{ours['train_step_s'] * 1e3:.2f} ms vs {ref['train_step_s'] * 1e3:.2f} ms "
                 f"({ours['train_step_s_speedup']:.2f}x); forward {ours['forward_gflops']:.1f} "
                 f"GFLOP/s ({ours['forward_flops'] / 1e6:.0f} MFLOP vs "
-                f"{ref['forward_flops'] / 1e6:.0f} MFLOP)"
+                f"{ref['forward_flops'] / 1e6:.0f} MFLOP); per repeat: forward "
+                + ", ".join(f"{x:.2f}x" for x in ours["forward_s_speedup_per_repeat"])
+                + "; train step "
+                + ", ".join(f"{x:.2f}x" for x in ours["train_step_s_speedup_per_repeat"])
             )
     for row in result["scaling"]:
         print(

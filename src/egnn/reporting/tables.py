@@ -160,9 +160,10 @@ def benchmark_table(results_dir: Path) -> str:
                 gflops = ours["forward_flops"] / ours["forward_s"] / 1e9
                 lines.append(
                     f"| {label}, {how} | {ours['forward_s'] * 1e3:.2f} / {ref['forward_s'] * 1e3:.2f} ms "
-                    f"| {ref['forward_s'] / ours['forward_s']:.2f}x "
+                    f"| {ref['forward_s'] / ours['forward_s']:.2f}x{_spread(ours, 'forward_s')} "
                     f"| {ours['train_step_s'] * 1e3:.2f} / {ref['train_step_s'] * 1e3:.2f} ms "
-                    f"| {ref['train_step_s'] / ours['train_step_s']:.2f}x "
+                    f"| {ref['train_step_s'] / ours['train_step_s']:.2f}x"
+                    f"{_spread(ours, 'train_step_s')} "
                     f"| {gflops:.1f} ({100 * gflops / peak:.0f}%) |"
                 )
         scaling = ", ".join(
@@ -198,6 +199,14 @@ def benchmark_table(results_dir: Path) -> str:
     return (
         "\n".join(lines) if lines else "No benchmark results yet (`python scripts/benchmark.py`)."
     )
+
+
+def _spread(ours: dict, key: str) -> str:
+    """`` (a-b over k runs)``: the range of the per-repeat speed-ups, when there are several."""
+    ratios = ours.get(f"{key}_speedup_per_repeat", [])
+    if len(ratios) < 2:
+        return ""
+    return f" ({min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} runs)"
 
 
 def time_to_accuracy_lines(path: Path) -> list[str]:

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     runs = []
     for item in args.runs:
         label, sep, run_dir = item.partition("=")
-        if not sep or not Path(run_dir).is_dir():
+        if not sep or not run_dir or not Path(run_dir).is_dir():
             parser.error(f"expected LABEL=RUN_DIR with an existing run folder, got {item!r}")
         runs.append(run_summary(label, Path(run_dir), args.target, args.metric))
     atomic_write_json(args.out, {"metric": args.metric, "target": args.target, "runs": runs})
