@@ -292,7 +292,10 @@ def test_time_to_accuracy(tmp_path):
     out = tmp_path / "tta.json"
     tta_main(["--target", "0.0071", "--out", str(out), f"fast={run}"])
     lines = "\n".join(time_to_accuracy_lines(out))
-    assert "| fast | 6 s | 9 | - | 1 |" in lines and "val/mse <= 0.0071" in lines
+    assert "| fast | 6 s | 9 | 0.60 s | 1 |" in lines and "val/mse <= 0.0071" in lines
+    tta_main(["--target", "0.005", "--out", str(out), f"slow={run}"])
+    lines = "\n".join(time_to_accuracy_lines(out))
+    assert "| slow | not reached: best 0.00600 within 9 s | 14 |" in lines
     (run / "csv" / "metrics.csv").write_text("epoch,val/mse\n4,0.01\n")
     with pytest.raises(ValueError, match="time/train_s"):
         time_to_target(run / "csv" / "metrics.csv", 0.0071)

@@ -223,10 +223,17 @@ def time_to_accuracy_lines(path: Path) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for run in data["runs"]:
-        reached = f"{run['time_s']:.0f} s" if run.get("reached") else "not reached"
+        reached = (
+            f"{run['time_s']:.0f} s"
+            if run.get("reached")
+            else f"not reached: best {run['best_value']:.5f} within {run['last_time_s']:.0f} s"
+            if "best_value" in run
+            else "not reached"
+        )
         per_epoch = f"{run['time_per_epoch_s']:.2f} s" if "time_per_epoch_s" in run else "-"
         lines.append(
-            f"| {run['label']} | {reached} | {run.get('epoch', '-')} | {per_epoch} "
+            f"| {run['label']} | {reached} | {run.get('epoch', run.get('last_epoch', '-'))} "
+            f"| {per_epoch} "
             f"| {run.get('num_threads', '?')} | `{run.get('command', '')}` |"
         )
     return lines

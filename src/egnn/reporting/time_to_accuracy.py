@@ -12,6 +12,8 @@ import argparse
 import json
 from pathlib import Path
 
+import yaml
+
 from egnn.atomic import atomic_write_json
 from egnn.csv_history import read_rows
 
@@ -37,15 +39,41 @@ def time_to_target(csv_path: Path, target: float, metric: str = "val/mse") -> di
     return None
 
 
+def curve_end(csv_path: Path, metric: str = "val/mse") -> dict:
+    """Best value of ``metric`` and the last validation's epoch and time: where a run stood when it
+    ended (or was stopped) without reaching the target."""
+    rows = [r for r in read_rows(Path(csv_path)) if r.get(metric, "") and r.get(TIME_KEY, "")]
+    if not rows:
+        return {}
+    return {
+        "best_value": min(float(r[metric]) for r in rows),
+        "last_epoch": int(float(rows[-1]["epoch"])),
+        "last_time_s": float(rows[-1][TIME_KEY]),
+    }
+
+
 def run_summary(label: str, run_dir: Path, target: float, metric: str) -> dict:
     metrics_file = run_dir / "metrics.json"
     metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    reached = time_to_target(run_dir / "csv" / "metrics.csv", target, metric)
+    overrides_file = run_dir / ".hydra" / "overrides.yaml"
+    if "command" not in metrics and overrides_file.is_file():  # a run stopped before its end
+        metrics["command"] = " ".join(
+            ["python train.py", *yaml.safe_load(overrides_file.read_text())]
+        )
+    config_file = run_dir / "config_resolved.yaml"
+    if "num_threads" not in metrics and config_file.is_file():
+        metrics["num_threads"] = yaml.safe_load(config_file.read_text()).get("num_threads")
+    csv_path = run_dir / "csv" / "metrics.csv"
+    reached = time_to_target(csv_path, target, metric)
+    end = curve_end(csv_path, metric)
+    if "time_per_epoch_s" not in metrics and end:
+        metrics["time_per_epoch_s"] = end["last_time_s"] / (end["last_epoch"] + 1)
     return {
         "label": label,
         "run_dir": str(run_dir),
         "reached": reached is not None,
-        **(reached or {}),
+        "finished": metrics_file.is_file(),
+        **(reached or end),
         **{
             key: metrics[key]
             for key in ("compiled", "num_threads", "git_commit", "command", "time_per_epoch_s")
@@ -69,7 +97,11 @@ def main(argv: list[str] | None = None) -> None:
         runs.append(run_summary(label, Path(run_dir), args.target, args.metric))
     atomic_write_json(args.out, {"metric": args.metric, "target": args.target, "runs": runs})
     for run in runs:
-        when = f"{run['time_s']:.1f} s (epoch {run['epoch']})" if run["reached"] else "not reached"
+        when = (
+            f"{run['time_s']:.1f} s (epoch {run['epoch']})"
+            if run["reached"]
+            else f"not reached (best {run.get('best_value')} by {run.get('last_time_s')} s)"
+        )
         print(f"{run['label']}: {args.metric} <= {args.target} after {when}")
     print(f"wrote {args.out}")
 
