@@ -85,9 +85,9 @@ def train(cfg: DictConfig) -> dict:
     )
 
     metrics: dict = {"seed": seed, "num_threads": torch.get_num_threads()}
-    if cfg.get("compile", False):
-        device = trainer.strategy.root_device.type
-        metrics["compiled"] = compile_module(model.net, device=device)
+    metrics["compiled"] = bool(cfg.get("compile", False)) and compile_module(
+        model.net, device=trainer.strategy.root_device.type
+    )
     if cfg.get("train", True):
         ckpt_path = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
         csv_path = output_dir / "csv" / "metrics.csv"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -70,7 +71,7 @@ def run_summary(label: str, run_dir: Path, target: float, metric: str) -> dict:
         metrics["time_per_epoch_s"] = end["last_time_s"] / (end["last_epoch"] + 1)
     return {
         "label": label,
-        "run_dir": str(run_dir),
+        "run_dir": os.path.relpath(run_dir),
         "reached": reached is not None,
         "finished": metrics_file.is_file(),
         **(reached or end),
