@@ -122,6 +122,7 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
 
     results = tmp_path / "results"
     runs = [_ae_run(tmp_path, "egnn"), _ae_run(tmp_path, "base", model="baseline")]
+    runs.append(_ae_run(tmp_path, "egnn_b1", batch_size=1, **{"test/error": 0.04}))
     runs[1].joinpath("metrics.json").write_text(
         json.dumps(
             {
@@ -154,9 +155,32 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     record_main([str(r) for r in runs] + ["--results-dir", str(results)])
     assert (results / "ae_sparsity" / "gnn-p0.5-seed0.json").exists()
     assert (results / "ae_embedding" / "egnn-erdos_renyi-k8-seed0.json").exists()
+    # The paper's one graph per step keeps the plain name; 8 graphs per step is named -b8.
+    assert (results / "ae_community" / "egnn-seed0.json").exists()
+    assert (results / "ae_community" / "egnn-b8-seed0.json").exists()
     table = autoencoder_table(results)
-    row = next(line for line in table.splitlines() if line.startswith("| Community Small | EGNN"))
-    assert row.split(" | ")[2:8] == ["2.14", "2.00", "0.06", "0.05", "0.999", "1.000"]
+    rows = [line for line in table.splitlines() if line.startswith("| Community Small | EGNN")]
+    assert len(rows) == 2  # one row per graphs-per-step setting, never averaged together
+    assert rows[0].split(" | ")[2:10] == [
+        "2.14",
+        "2.00",
+        "0.06",
+        "0.04",
+        "0.999",
+        "1.000",
+        "1",
+        "1",
+    ]
+    assert rows[1].split(" | ")[2:10] == [
+        "2.14",
+        "2.00",
+        "0.06",
+        "0.05",
+        "0.999",
+        "1.000",
+        "1",
+        "8",
+    ]
     base = next(line for line in table.splitlines() if "Community Small | Baseline" in line)
     assert "| — | — | 31.79 | 31.79 |" in base
     assert "| Erdos-Renyi | EGNN | 1.65 | not run |" in table
@@ -201,6 +225,7 @@ def test_report_folder(tmp_path, nbody_data_dir):
     assert "| nbody_demo_seeds | egnn | 0 | test/mse: 0.02 | 400 |" in text
     assert "- job 1 (model.optimizer.lr=0.0005): test/mse 0.02, val/mse_best 0.0105" in text
     assert "Optuna's best: model.optimizer.lr=0.0005 (value 0.0105)" in text
+    assert f"python scripts/report.py --sweeps {sweep}" in text  # how to make it again
     for title in ("paper Table 2", "paper Table 3", "paper Table 4"):
         assert title in text
     assert "| EGNN | 0.0071 | 0.0070 |" in text

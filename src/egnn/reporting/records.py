@@ -62,12 +62,20 @@ SWEEP_NAMES = {
 }
 
 
+# Graphs per step of the paper's protocol; a record trained otherwise is named ``-b<K>``.
+PROTOCOL_BATCH_SIZE = {"ae_community": 1, "ae_erdos_renyi": 1}
+
+
 def record_path(results_dir: Path, record: dict) -> Path:
-    """``<experiment>/<model>[-<target>][-<swept values>]-seed<k>.json`` (target for QM9; for a
-    grid of :data:`SWEEP_NAMES`, its swept values, e.g. ``egnn-n100-seed0.json``)."""
+    """``<experiment>/<model>[-<target>][-<swept values>][-b<K>]-seed<k>.json`` (target for QM9;
+    for a grid of :data:`SWEEP_NAMES`, its swept values, e.g. ``egnn-n100-seed0.json``; ``-b<K>``
+    when an experiment of :data:`PROTOCOL_BATCH_SIZE` ran with K graphs per step instead)."""
     parts = [record["model"]]
     if record.get("target"):
         parts.append(record["target"])
+    protocol_batch = PROTOCOL_BATCH_SIZE.get(record["experiment"])
+    if protocol_batch is not None and record.get("batch_size", protocol_batch) != protocol_batch:
+        parts.append(f"b{record['batch_size']}")
     for key, prefix in SWEEP_NAMES.get(record["experiment"], ()):
         parts.append(
             f"{prefix}{record[key]:g}"

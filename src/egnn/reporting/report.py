@@ -254,6 +254,18 @@ def write_report(
         "Each number is a committed record (command, commit, seed, machine in its JSON).",
         "",
     ]
+    if run_dirs or sweep_dirs:  # how to make this report again
+        again = ["python scripts/report.py"]
+        again += ["--runs", *map(str, run_dirs)] if run_dirs else []
+        again += ["--sweeps", *map(str, sweep_dirs)] if sweep_dirs else []
+        lines += [
+            "Regenerate (run folders are local, under `outputs/`):",
+            "",
+            "```",
+            " ".join(again),
+            "```",
+            "",
+        ]
     for name, (title, markdown) in sections.items():
         atomic_write_text(out / "tables" / f"{name}.md", markdown + "\n")
         atomic_write_text(out / "tables" / f"{name}.csv", markdown_table_to_csv(markdown))

@@ -109,22 +109,27 @@ def autoencoder_table(results_dir: Path) -> str:
     for experiment, dataset in datasets.items():
         records = load_records(results_dir, experiment)
         for name, label in paper.AUTOENCODER_LABELS.items():
-            ref, runs = paper.AUTOENCODER[experiment][name], records.get(name, [])
+            ref = paper.AUTOENCODER[experiment][name]
+            # One row per graphs-per-step setting: runs of different protocols are never averaged.
+            by_batch = defaultdict(list)
+            for run in records.get(name, []):
+                by_batch[run.get("batch_size", "?")].append(run)
+            for batch, runs in sorted(by_batch.items(), key=lambda kv: str(kv[0])) or [("—", [])]:
 
-            def ours(key: str, fmt: str, runs=runs) -> str:
-                values = [r[key] for r in runs if key in r]
-                return mean_std(values, fmt) if values else ("—" if runs else "not run")
+                def ours(key: str, fmt: str, runs=runs) -> str:
+                    values = [r[key] for r in runs if key in r]
+                    return mean_std(values, fmt) if values else ("—" if runs else "not run")
 
-            batch = sorted({str(r.get("batch_size", "?")) for r in runs}) or ["—"]
-            epochs = ours("epochs", ".0f") if any(r.get("epochs") for r in runs) else "—"
-            wall = [r["train_time_s"] / 60 for r in runs if r.get("train_time_s")]
-            lines.append(
-                f"| {dataset} | {label} | {'—' if ref['test/bce'] is None else ref['test/bce']} "
-                f"| {ours('test/bce', '.2f')} | {ref['test/error']} | {ours('test/error', '.2f')} "
-                f"| {ref['test/f1']:.3f} | {ours('test/f1', '.3f')} | {len(runs) or '—'} "
-                f"| {', '.join(batch)} | {epochs} "
-                f"| {mean_std(wall, '.0f') + ' min' if wall else '—'} |"
-            )
+                epochs = ours("epochs", ".0f") if any(r.get("epochs") for r in runs) else "—"
+                wall = [r["train_time_s"] / 60 for r in runs if r.get("train_time_s")]
+                lines.append(
+                    f"| {dataset} | {label} "
+                    f"| {'—' if ref['test/bce'] is None else ref['test/bce']} "
+                    f"| {ours('test/bce', '.2f')} | {ref['test/error']} "
+                    f"| {ours('test/error', '.2f')} | {ref['test/f1']:.3f} "
+                    f"| {ours('test/f1', '.3f')} | {len(runs) or '—'} | {batch} | {epochs} "
+                    f"| {mean_std(wall, '.0f') + ' min' if wall else '—'} |"
+                )
     return "\n".join(lines)
 
 
