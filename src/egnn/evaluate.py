@@ -14,10 +14,16 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.errors import ConfigError
-from egnn.provenance import command_line, git_commit, machine
+from egnn.provenance import command_line, git_commit
 from egnn.resolvers import register_resolvers
-from egnn.timing import forward_time
-from egnn.train import CONFIG_DIR, config_error_exit, instantiate_dict
+from egnn.train import (
+    CONFIG_DIR,
+    config_error_exit,
+    instantiate_dict,
+    measure_forward_time,
+    run_metadata,
+    test_metrics,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,23 +84,15 @@ def evaluate(cfg: DictConfig) -> dict:
         cfg.trainer, logger=instantiate_dict(cfg.get("logger")) or False
     )
     trainer.test(model, datamodule=datamodule)
-    metrics = {k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
-    if cfg.forward_time.enabled:
-        batch = next(iter(datamodule.test_dataloader()))
-        metrics.update(
-            forward_time(model, batch, cfg.forward_time.n_warmup, cfg.forward_time.n_runs)
-        )
+    metrics = test_metrics(trainer)
+    metrics.update(measure_forward_time(cfg, datamodule, model))
     metrics.update(
         {
-            "experiment": run_cfg.task_name,
-            "model": OmegaConf.select(run_cfg, "model.net.name"),
+            **run_metadata(run_cfg, datamodule, output_dir),
             "checkpoint": str(ckpt),
             "seed": int(cfg.seed),
             "num_threads": torch.get_num_threads(),
-            "data_seed": getattr(datamodule, "data_seed", None),
-            "run_dir": str(output_dir),
             **provenance,
-            "machine": machine(),
         }
     )
     atomic_write_json(output_dir / "metrics.json", metrics)

@@ -64,6 +64,40 @@ def _best_checkpoint(trainer: pl.Trainer) -> str | None:
     return path or None
 
 
+def test_metrics(trainer: pl.Trainer) -> dict[str, float]:
+    """The ``test/<name>`` values of the last ``trainer.test``."""
+    return {k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+
+
+def measure_forward_time(
+    cfg: DictConfig, datamodule: pl.LightningDataModule, model: pl.LightningModule
+) -> dict:
+    """``forward_time_*`` keys from one test batch (empty when ``forward_time.enabled`` is off)."""
+    if not cfg.forward_time.enabled:
+        return {}
+    datamodule.setup("test")
+    batch = next(iter(datamodule.test_dataloader()))
+    return forward_time(model, batch, cfg.forward_time.n_warmup, cfg.forward_time.n_runs)
+
+
+def run_metadata(cfg: DictConfig, datamodule: pl.LightningDataModule, output_dir: Path) -> dict:
+    """What names a run in its metrics.json and record: experiment, model, the data choices that
+    grids sweep, the data seeds, the run folder and the machine."""
+    return {
+        "experiment": cfg.task_name,
+        "model": OmegaConf.select(cfg, "model.net.name"),
+        "n_train": OmegaConf.select(cfg, "data.n_train"),
+        "batch_size": OmegaConf.select(cfg, "data.batch_size"),
+        "dataset": OmegaConf.select(cfg, "data.dataset"),
+        "p": OmegaConf.select(cfg, "data.p"),
+        "embedding_nf": OmegaConf.select(cfg, "model.net.embedding_nf"),
+        "target": OmegaConf.select(cfg, "data.target"),
+        "data_seed": getattr(datamodule, "data_seed", None),
+        "run_dir": str(output_dir),
+        "machine": machine(),
+    }
+
+
 def train(cfg: DictConfig) -> dict:
     """Run one training (and test) described by ``cfg``; returns the metrics written to metrics.json."""
     provenance = {
@@ -116,31 +150,13 @@ def train(cfg: DictConfig) -> dict:
     best_ckpt = _best_checkpoint(trainer)
     if cfg.get("test", True):
         trainer.test(model, datamodule=datamodule, ckpt_path=best_ckpt)
-        metrics.update(
-            {k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
-        )
-    if cfg.forward_time.enabled:
-        datamodule.setup("test")
-        batch = next(iter(datamodule.test_dataloader()))
-        metrics.update(
-            forward_time(model, batch, cfg.forward_time.n_warmup, cfg.forward_time.n_runs)
-        )
-
+        metrics.update(test_metrics(trainer))
+    metrics.update(measure_forward_time(cfg, datamodule, model))
     metrics.update(
         {
-            "experiment": cfg.task_name,
-            "model": OmegaConf.select(cfg, "model.net.name"),
-            "n_train": OmegaConf.select(cfg, "data.n_train"),
-            "batch_size": OmegaConf.select(cfg, "data.batch_size"),
-            "dataset": OmegaConf.select(cfg, "data.dataset"),
-            "p": OmegaConf.select(cfg, "data.p"),
-            "embedding_nf": OmegaConf.select(cfg, "model.net.embedding_nf"),
-            "target": OmegaConf.select(cfg, "data.target"),
-            "data_seed": getattr(datamodule, "data_seed", None),
+            **run_metadata(cfg, datamodule, output_dir),
             "best_checkpoint": best_ckpt,
-            "run_dir": str(output_dir),
             **provenance,
-            "machine": machine(),
         }
     )
     atomic_write_json(output_dir / "metrics.json", metrics)
