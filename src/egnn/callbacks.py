@@ -8,8 +8,8 @@ import pytorch_lightning as pl
 
 
 class WallClock(pl.Callback):
-    """Logs ``time/train_s`` at every validation: wall time since training started, validation
-    included, so that the learning curve says when each accuracy was reached (time to accuracy).
+    """Logs ``time/train_s`` at every validation: wall time since ``fit`` started (sanity check,
+    validation and compilation included), so that the learning curve says when each accuracy was reached (time to accuracy).
     A resumed run goes on counting from the checkpoint's value."""
 
     def __init__(self) -> None:
@@ -20,7 +20,9 @@ class WallClock(pl.Callback):
         running = time.perf_counter() - self.start if self.start is not None else 0.0
         return self.offset_s + running
 
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # After a checkpoint's restore and before the sanity check, so that the first validation
+        # (and, with compile=true, its compilation) is counted like everything else.
         self.start = time.perf_counter()
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

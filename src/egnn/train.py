@@ -120,7 +120,7 @@ def train(cfg: DictConfig) -> dict:
 
     metrics: dict = {"seed": seed, "num_threads": torch.get_num_threads()}
     metrics["compiled"] = bool(cfg.get("compile", False)) and compile_module(
-        model.net, device=trainer.strategy.root_device.type
+        model.net, device=str(trainer.strategy.root_device)
     )
     if cfg.get("train", True):
         ckpt_path = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)

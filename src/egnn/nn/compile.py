@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 @functools.cache
 def compile_available(device: str = "cpu") -> bool:
-    """Whether ``torch.compile`` can build a kernel on ``device`` here (tried once, then cached)."""
+    """Whether ``torch.compile`` can build a kernel on ``device`` (``"cpu"``, ``"cuda:0"``) here
+    (tried once per device, then cached)."""
     try:
         probe = torch.compile(lambda x: torch.nn.functional.silu(x) + 1.0, dynamic=False)
         probe(torch.ones(4, device=device))
@@ -39,10 +40,14 @@ def compile_module(
         module: any module; its first call after this one triggers the compilation.
         dynamic: ``None`` (default) compiles for the first shapes and recompiles once with symbolic
             shapes when they change (graph sizes vary between batches); ``True`` starts symbolic.
-        device: device type the module will run on (default: where its parameters are now).
+        device: device the module will run on, e.g. ``"cuda:1"`` (default: where its parameters
+            are now); the probe runs there.
     """
-    device = device or next(module.parameters(), torch.empty(0)).device.type
+    device = device or str(next(module.parameters(), torch.empty(0)).device)
     if not compile_available(device):
         return False
+    # A failure while compiling the real module (an unsupported op, a backend error) runs that
+    # frame eagerly with a warning instead of stopping the training.
+    torch._dynamo.config.suppress_errors = True
     module.compile(dynamic=dynamic)
     return True

@@ -63,7 +63,7 @@ SWEEP_NAMES = {
 
 
 # Graphs per step of the paper's protocol; a record trained otherwise is named ``-b<K>``.
-PROTOCOL_BATCH_SIZE = {"ae_community": 1, "ae_erdos_renyi": 1}
+PROTOCOL_BATCH_SIZE = {"ae_community": 1, "ae_erdos_renyi": 1, "ae_sparsity": 1, "ae_embedding": 1}
 
 
 def record_path(results_dir: Path, record: dict) -> Path:

@@ -114,7 +114,10 @@ def autoencoder_table(results_dir: Path) -> str:
             by_batch = defaultdict(list)
             for run in records.get(name, []):
                 by_batch[run.get("batch_size", "?")].append(run)
-            for batch, runs in sorted(by_batch.items(), key=lambda kv: str(kv[0])) or [("—", [])]:
+            ordered = sorted(
+                by_batch.items(), key=lambda kv: (not isinstance(kv[0], int), str(kv[0]).zfill(6))
+            )
+            for batch, runs in ordered or [("—", [])]:
 
                 def ours(key: str, fmt: str, runs=runs) -> str:
                     values = [r[key] for r in runs if key in r]
@@ -222,7 +225,7 @@ def time_to_accuracy_lines(path: Path) -> list[str]:
     lines = [
         "",
         f"Time to accuracy: wall time of training (validation included) until {data['metric']} "
-        f"<= {data['target']}:",
+        f"< {data['target']}:",
         "",
         "| Run | Reached after | Epoch | Time per epoch | Threads | Command |",
         "|---|---|---|---|---|---|",

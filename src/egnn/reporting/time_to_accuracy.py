@@ -22,8 +22,8 @@ TIME_KEY = "time/train_s"
 
 
 def time_to_target(csv_path: Path, target: float, metric: str = "val/mse") -> dict | None:
-    """The first validation row with ``metric <= target``: ``{"epoch", "time_s", "value"}``, or
-    None when the run never reached it. Raises when the curve has no ``time/train_s`` column."""
+    """The first validation row with ``metric < target`` (strictly, as early stopping's
+    ``stopping_threshold``): ``{"epoch", "time_s", "value"}``, or None when the run never got there. Raises when the curve has no ``time/train_s`` column."""
     rows = [r for r in read_rows(Path(csv_path)) if r.get(metric, "") != ""]
     if rows and TIME_KEY not in rows[0]:
         raise ValueError(
@@ -31,7 +31,7 @@ def time_to_target(csv_path: Path, target: float, metric: str = "val/mse") -> di
             "(callbacks.wall_clock, on by default)"
         )
     for row in rows:
-        if float(row[metric]) <= target and row.get(TIME_KEY, "") != "":
+        if float(row[metric]) < target and row.get(TIME_KEY, "") != "":
             return {
                 "epoch": int(float(row["epoch"])),
                 "time_s": float(row[TIME_KEY]),
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             if run["reached"]
             else f"not reached (best {run.get('best_value')} by {run.get('last_time_s')} s)"
         )
-        print(f"{run['label']}: {args.metric} <= {args.target} after {when}")
+        print(f"{run['label']}: {args.metric} < {args.target} after {when}")
     print(f"wrote {args.out}")
 
 
