@@ -23,7 +23,8 @@ TIME_KEY = "time/train_s"
 
 def time_to_target(csv_path: Path, target: float, metric: str = "val/mse") -> dict | None:
     """The first validation row with ``metric < target`` (strictly, as early stopping's
-    ``stopping_threshold``): ``{"epoch", "time_s", "value"}``, or None when the run never got there. Raises when the curve has no ``time/train_s`` column."""
+    ``stopping_threshold``): ``{"epoch", "time_s", "value"}``, or None when the run never got
+    there. Raises when the curve has no ``time/train_s`` column."""
     rows = [r for r in read_rows(Path(csv_path)) if r.get(metric, "") != ""]
     if rows and TIME_KEY not in rows[0]:
         raise ValueError(
