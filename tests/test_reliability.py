@@ -86,6 +86,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, nbody_data_dir
     victim.wait()
     run_dir = last.parent.parent
     assert not (run_dir / "metrics.json").exists()
+    clock = torch.load(last, weights_only=True)["callbacks"]["WallClock"]["elapsed_s"]
 
     resumed = _cli([*RUN, "ckpt_path=last"], tmp_path / "run", nbody_data_dir)
     out, err = resumed.communicate(timeout=600)
@@ -95,6 +96,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, nbody_data_dir
     assert metrics["epochs"] == ref_metrics["epochs"] == 12
     assert metrics["test/mse"] == pytest.approx(ref_metrics["test/mse"], rel=1e-5)
     assert metrics["best_epoch"] == ref_metrics["best_epoch"]
+    assert metrics["train_time_s"] > clock > 0  # the time before the checkpoint is counted
     assert _csv_val_epochs(run_dir) == list(
         range(12)
     )  # the learning curve is complete, no duplicates

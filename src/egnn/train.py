@@ -18,6 +18,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from egnn.atomic import atomic_write_json, atomic_write_text
+from egnn.callbacks import WallClock
 from egnn.csv_history import prepend_rows, read_rows
 from egnn.errors import ConfigError
 from egnn.nn.compile import compile_module
@@ -56,6 +57,13 @@ def choose_seed(cfg: DictConfig) -> int:
 def _checkpoint_epoch(path: str) -> int:
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     return int(checkpoint.get("epoch", -1))
+
+
+def _train_time_s(trainer: pl.Trainer, this_process_s: float) -> float:
+    """Training wall time of the whole run: the :class:`WallClock`'s total where it runs (a resumed
+    run counts the time before its checkpoint too), else this process's ``fit``."""
+    clocks = [c for c in trainer.callbacks if isinstance(c, WallClock)]
+    return clocks[0].elapsed_s() if clocks else this_process_s
 
 
 def _best_checkpoint(trainer: pl.Trainer) -> str | None:
@@ -136,7 +144,7 @@ def train(cfg: DictConfig) -> dict:
                     f"checkpoint {ckpt_path} does not fit this model: {first_line}"
                 ) from err
             raise
-        metrics["train_time_s"] = time.perf_counter() - start
+        metrics["train_time_s"] = _train_time_s(trainer, time.perf_counter() - start)
         prepend_rows(csv_path, history)
         if getattr(datamodule, "data_stats", None):
             atomic_write_json(output_dir / "data_stats.json", datamodule.data_stats)

@@ -151,7 +151,9 @@ class EGNNAutoencoder(CoordinateAutoencoder):
 class RadialFieldAutoencoder(CoordinateAutoencoder):
     """Radial Field encoder: x random (see :class:`CoordinateAutoencoder`), ``n_layers`` radial
     steps with the adjacency entry as edge attribute and no velocity term,
-    ``x <- x - coord_decay * x`` after each."""
+    ``x <- x - coord_decay * x`` after each. The edge weights are unbounded (``tanh=False``), as in
+    the release's autoencoder; the bounded N-body variant plateaued at 6.8 %Error on Community
+    Small (one run, 8 graphs per step)."""
 
     def __init__(
         self,
@@ -159,10 +161,16 @@ class RadialFieldAutoencoder(CoordinateAutoencoder):
         embedding_nf: int = 8,
         n_layers: int = 4,
         coord_decay: float = 1e-3,
+        tanh: bool = False,
     ) -> None:
         super().__init__(embedding_nf)
         self.rf = RadialField(
-            hidden_nf, edge_attr_nf=1, n_layers=n_layers, velocity=False, coord_decay=coord_decay
+            hidden_nf,
+            edge_attr_nf=1,
+            n_layers=n_layers,
+            velocity=False,
+            coord_decay=coord_decay,
+            tanh=tanh,
         )
 
     def move(self, x: Tensor, node_attr: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:

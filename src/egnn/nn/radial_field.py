@@ -16,7 +16,9 @@ class RadialFieldLayer(nn.Module):
         x_i \leftarrow x_i + \frac{1}{\deg(i)} \sum_j (x_i - x_j)\, \phi(\|x_i - x_j\|, a_{ij}),
         \qquad x_i \leftarrow x_i + v_i\, \phi_v(\|v_i\|)
 
-    :math:`\phi`: Linear(1 + A -> F), act, Linear(F -> 1, no bias, xavier gain 0.001), tanh.
+    :math:`\phi`: Linear(1 + A -> F), act, Linear(F -> 1, no bias, xavier gain 0.001), then tanh
+    when ``tanh=True`` (the release's N-body model bounds the weights so for stability; its graph
+    autoencoder leaves them unbounded).
     :math:`\phi_v`: Linear(1 -> F), act, Linear(F -> 1); the velocity term exists only when
     ``velocity=True`` (the graph autoencoder has no velocities).
 
@@ -30,11 +32,13 @@ class RadialFieldLayer(nn.Module):
         edge_attr_nf: int = 0,
         act: type[nn.Module] = nn.SiLU,
         velocity: bool = True,
+        tanh: bool = True,
     ) -> None:
         super().__init__()
         last = nn.Linear(hidden_nf, 1, bias=False)
         nn.init.xavier_uniform_(last.weight, gain=0.001)
-        self.phi = nn.Sequential(nn.Linear(1 + edge_attr_nf, hidden_nf), act(), last, nn.Tanh())
+        bound = [nn.Tanh()] if tanh else []
+        self.phi = nn.Sequential(nn.Linear(1 + edge_attr_nf, hidden_nf), act(), last, *bound)
         self.vel_mlp = (
             nn.Sequential(nn.Linear(1, hidden_nf), act(), nn.Linear(hidden_nf, 1))
             if velocity
@@ -62,7 +66,7 @@ class RadialField(nn.Module):
 
     ``velocity=False`` drops the velocity term (``vel`` may then be None); ``coord_decay`` shrinks
     ``x <- x - coord_decay * x`` after every layer, as in the graph autoencoder (this breaks
-    translation equivariance, not rotation or reflection equivariance).
+    translation equivariance, not rotation or reflection equivariance); ``tanh`` as in the layer.
     """
 
     def __init__(
@@ -73,12 +77,13 @@ class RadialField(nn.Module):
         act: type[nn.Module] = nn.SiLU,
         velocity: bool = True,
         coord_decay: float = 0.0,
+        tanh: bool = True,
     ):
         super().__init__()
         self.coord_decay = coord_decay
         self.velocity = velocity
         self.layers = nn.ModuleList(
-            RadialFieldLayer(hidden_nf, edge_attr_nf, act, velocity) for _ in range(n_layers)
+            RadialFieldLayer(hidden_nf, edge_attr_nf, act, velocity, tanh) for _ in range(n_layers)
         )
 
     def forward(
