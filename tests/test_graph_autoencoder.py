@@ -178,6 +178,7 @@ def test_logits_invariant_to_orthogonal_maps_of_the_initial_points(graph_data_di
 def test_radial_field_weights_bounded_only_for_nbody():
     """The release bounds the Radial Field's edge weights with tanh in its N-body model only; with
     the bound our autoencoder plateaued at 6.8 %Error on Community Small (paper 1.19)."""
+
     def has_tanh(model):
         return any(isinstance(m, torch.nn.Tanh) for m in model.modules())
 
