@@ -332,3 +332,18 @@ def test_time_to_accuracy(tmp_path):
     (run / "csv" / "metrics.csv").write_text("epoch,val/mse\n4,0.01\n")
     with pytest.raises(ValueError, match="time/train_s"):
         time_to_target(run / "csv" / "metrics.csv", 0.0071)
+
+
+def test_sweep_lines_never_mix_budgets(tmp_path):
+    from egnn.reporting.plots import budget_label, sweep_points
+
+    folder = tmp_path / "ae_sparsity"
+    folder.mkdir()
+    for name, epochs, error in (("a", 200, 2.0), ("b", 200, 4.0), ("c", 10000, 0.5)):
+        record = {"model": "egnn", "p": 0.1, "epochs": epochs, "batch_size": 1, "test/error": error}
+        (folder / f"{name}.json").write_text(json.dumps(record))
+    points = sweep_points(
+        tmp_path, "ae_sparsity", "p", "test/error", ("model", "epochs", "batch_size")
+    )
+    assert points == {("egnn", 200, 1): [(0.1, 3.0)], ("egnn", 10000, 1): [(0.1, 0.5)]}
+    assert budget_label(200, 1) == "200 epochs, 1 graph/step"

@@ -47,6 +47,12 @@ def data_efficiency_points(results_dir: Path) -> dict[str, list[tuple[float, flo
     return {model: series for (model,), series in points.items()}
 
 
+def budget_label(epochs: int | None, batch_size: int | None) -> str:
+    """``"200 epochs, 1 graph/step"``: what a sweep's run spent, for its legend entry."""
+    graphs = "graph" if batch_size == 1 else "graphs"
+    return f"{epochs} epochs, {batch_size} {graphs}/step"
+
+
 def pyplot():
     """matplotlib.pyplot on the non-interactive Agg backend."""
     import matplotlib
@@ -90,18 +96,20 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
     (``ae_embedding``), from whatever records exist; returns the figures written."""
     plt = pyplot()
     written = []
-    sparsity = sweep_points(results_dir, "ae_sparsity", "p", "test/error")
+    budget = ("epochs", "batch_size")  # runs of different budgets are separate lines
+    sparsity = sweep_points(results_dir, "ae_sparsity", "p", "test/error", ("model", *budget))
     if sparsity:
-        fig, ax = plt.subplots(figsize=(5, 3.6))
-        for (model,), series in sparsity.items():
-            ax.plot(*zip(*series, strict=True), marker="o", label=LABELS.get(model, model))
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        for (model, *spent), series in sparsity.items():
+            label = f"{LABELS.get(model, model)} ({budget_label(*spent)})"
+            ax.plot(*zip(*series, strict=True), marker="o", label=label)
         ax.set_xlabel("edge probability p")
         ax.set_ylabel("%Error (overfit set)")
         ax.set_title("Erdos-Renyi overfit set: %Error against sparsity")
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7)
         written.append(save_figure(fig, Path(results_dir) / "ae_sparsity" / "sparsity.png"))
-    group = ("dataset", "model")
+    group = ("dataset", "model", *budget)
     embedding = {
         metric: sweep_points(results_dir, "ae_embedding", "embedding_nf", metric, group)
         for metric in ("test/error", "test/f1")
@@ -109,8 +117,8 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
     if embedding["test/error"]:
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
         for ax, (metric, points) in zip(axes, embedding.items(), strict=True):
-            for (dataset, model), series in points.items():
-                label = f"{LABELS.get(model, model)}, {LABELS.get(dataset, dataset)}"
+            for (dataset, model, *spent), series in points.items():
+                label = f"{LABELS.get(model, model)}, {LABELS.get(dataset, dataset)} ({budget_label(*spent)})"
                 ax.plot(*zip(*series, strict=True), marker="o", label=label)
             ax.set_xscale("log", base=2)
             ax.set_xlabel("embedding size")
