@@ -97,6 +97,8 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, nbody_data_dir
     assert metrics["test/mse"] == pytest.approx(ref_metrics["test/mse"], rel=1e-5)
     assert metrics["best_epoch"] == ref_metrics["best_epoch"]
     assert metrics["train_time_s"] > clock > 0  # the time before the checkpoint is counted
+    log = (run_dir / "train.log").read_text()  # both processes' lines, none overwritten
+    assert "from scratch" in log and f"resuming {run_dir / 'checkpoints' / 'last.ckpt'}" in log
     assert _csv_val_epochs(run_dir) == list(
         range(12)
     )  # the learning curve is complete, no duplicates

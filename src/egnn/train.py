@@ -134,6 +134,11 @@ def train(cfg: DictConfig) -> dict:
         ckpt_path = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
         csv_path = output_dir / "csv" / "metrics.csv"
         history = read_rows(csv_path, max_epoch=_checkpoint_epoch(ckpt_path)) if ckpt_path else []
+        log.info(
+            "training in %s, %s",
+            output_dir,
+            f"resuming {ckpt_path}" if ckpt_path else "from scratch",
+        )
         start = time.perf_counter()
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
