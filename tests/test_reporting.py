@@ -109,7 +109,13 @@ def test_learning_curve_plot(tmp_path):
 def _ae_run(tmp_path, name, **fields):
     run = tmp_path / name
     run.mkdir()
-    metrics = {**METRICS, "experiment": "ae_community", "model": "egnn", "batch_size": 8}
+    metrics = {
+        **METRICS,
+        "experiment": "ae_community",
+        "model": "egnn",
+        "batch_size": 8,
+        "epochs": 100,
+    }
     del metrics["test/mse"]
     metrics.update({"test/bce": 2.0, "test/error": 0.05, "test/f1": 0.9995, **fields})
     (run / "metrics.json").write_text(json.dumps(metrics))
@@ -144,9 +150,12 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
                     model=model,
                     p=p,
                     batch_size=1,
+                    epochs=10000,
                     **{"test/error": p * (1 if model == "gnn" else 0.1)},
                 )
             )
+    short = dict(experiment="ae_sparsity", model="gnn", p=0.5, batch_size=1, epochs=200)
+    runs.append(_ae_run(tmp_path, "short", **short))
     for k in (4, 8):
         runs.append(
             _ae_run(
@@ -160,6 +169,7 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
         )
     record_main([str(r) for r in runs] + ["--results-dir", str(results)])
     assert (results / "ae_sparsity" / "gnn-p0.5-seed0.json").exists()
+    assert (results / "ae_sparsity" / "gnn-e200-p0.5-seed0.json").exists()  # another budget
     assert (results / "ae_embedding" / "egnn-erdos_renyi-k8-seed0.json").exists()
     # The paper's one graph per step keeps the plain name; 8 graphs per step is named -b8.
     assert (results / "ae_community" / "egnn-seed0.json").exists()

@@ -60,8 +60,9 @@ def _checkpoint_epoch(path: str) -> int:
 
 
 def _train_time_s(trainer: pl.Trainer, this_process_s: float) -> float:
-    """Training wall time of the whole run: the :class:`WallClock`'s total where it runs (a resumed
-    run counts the time before its checkpoint too), else this process's ``fit``."""
+    """Training wall time of the whole run: the :class:`WallClock`'s total where it runs (from
+    ``fit`` start: sanity check, compilation and validation included, data setup excluded; a
+    resumed run adds the time before its checkpoint), else this process's ``fit`` call."""
     clocks = [c for c in trainer.callbacks if isinstance(c, WallClock)]
     return clocks[0].elapsed_s() if clocks else this_process_s
 
@@ -134,11 +135,10 @@ def train(cfg: DictConfig) -> dict:
         ckpt_path = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
         csv_path = output_dir / "csv" / "metrics.csv"
         history = read_rows(csv_path, max_epoch=_checkpoint_epoch(ckpt_path)) if ckpt_path else []
-        log.info(
-            "training in %s, %s",
-            output_dir,
-            f"resuming {ckpt_path}" if ckpt_path else "from scratch",
-        )
+        if ckpt_path:
+            log.info("training in %s, resuming %s", output_dir, ckpt_path)
+        else:
+            log.info("training in %s from scratch", output_dir)
         start = time.perf_counter()
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)

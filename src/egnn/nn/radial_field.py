@@ -17,7 +17,7 @@ class RadialFieldLayer(nn.Module):
         \qquad x_i \leftarrow x_i + v_i\, \phi_v(\|v_i\|)
 
     :math:`\phi`: Linear(1 + A -> F), act, Linear(F -> 1, no bias, xavier gain 0.001), then tanh
-    when ``tanh=True`` (the release's N-body model bounds the weights so for stability; its graph
+    when ``tanh=True`` (the release's N-body model bounds the weights for stability; its graph
     autoencoder leaves them unbounded).
     :math:`\phi_v`: Linear(1 -> F), act, Linear(F -> 1); the velocity term exists only when
     ``velocity=True`` (the graph autoencoder has no velocities).

@@ -36,7 +36,11 @@ def sweep_points(
             key = (*(record.get(g) for g in group), float(record[x_key]))
             values[key].append(record[y_key])
     points: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
-    for (*groups, x), ys in sorted(values.items()):
+
+    def order(item):  # None (a field a record lacks) sorts after any value
+        return tuple((v is None, v if v is not None else 0) for v in item[0])
+
+    for (*groups, x), ys in sorted(values.items(), key=order):
         points[tuple(groups)].append((x, statistics.mean(ys)))
     return dict(points)
 
@@ -48,9 +52,12 @@ def data_efficiency_points(results_dir: Path) -> dict[str, list[tuple[float, flo
 
 
 def budget_label(epochs: int | None, batch_size: int | None) -> str:
-    """``"200 epochs, 1 graph/step"``: what a sweep's run spent, for its legend entry."""
-    graphs = "graph" if batch_size == 1 else "graphs"
-    return f"{epochs} epochs, {batch_size} {graphs}/step"
+    """``"200 epochs, 1 graph/step"``: what a sweep's run spent, for its legend entry (parts a
+    record does not state are left out)."""
+    parts = [] if epochs is None else [f"{epochs} epochs"]
+    if batch_size is not None:
+        parts.append(f"{batch_size} {'graph' if batch_size == 1 else 'graphs'}/step")
+    return ", ".join(parts) or "budget not recorded"
 
 
 def pyplot():
@@ -118,7 +125,8 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
         for ax, (metric, points) in zip(axes, embedding.items(), strict=True):
             for (dataset, model, *spent), series in points.items():
-                label = f"{LABELS.get(model, model)}, {LABELS.get(dataset, dataset)} ({budget_label(*spent)})"
+                name = f"{LABELS.get(model, model)}, {LABELS.get(dataset, dataset)}"
+                label = f"{name} ({budget_label(*spent)})"
                 ax.plot(*zip(*series, strict=True), marker="o", label=label)
             ax.set_xscale("log", base=2)
             ax.set_xlabel("embedding size")

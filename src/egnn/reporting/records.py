@@ -62,20 +62,31 @@ SWEEP_NAMES = {
 }
 
 
-# Graphs per step of the paper's protocol; a record trained otherwise is named ``-b<K>``.
+# Graphs per step and epochs of the paper's protocol; a record trained otherwise is named
+# ``-b<K>`` / ``-e<epochs>``, so that runs of another budget never overwrite the protocol's.
 PROTOCOL_BATCH_SIZE = {"ae_community": 1, "ae_erdos_renyi": 1, "ae_sparsity": 1, "ae_embedding": 1}
+PROTOCOL_EPOCHS = {
+    "ae_community": 100,
+    "ae_erdos_renyi": 100,
+    "ae_sparsity": 10000,
+    "ae_embedding": 100,
+}
 
 
 def record_path(results_dir: Path, record: dict) -> Path:
-    """``<experiment>/<model>[-<target>][-<swept values>][-b<K>]-seed<k>.json`` (target for QM9;
-    for a grid of :data:`SWEEP_NAMES`, its swept values, e.g. ``egnn-n100-seed0.json``; ``-b<K>``
-    when an experiment of :data:`PROTOCOL_BATCH_SIZE` ran with K graphs per step instead)."""
+    """``<experiment>/<model>[-<target>][-b<K>][-e<E>][-<swept values>]-seed<k>.json`` (target for
+    QM9; ``-b<K>`` / ``-e<E>`` when an experiment of :data:`PROTOCOL_BATCH_SIZE` ran with K graphs
+    per step or E epochs instead of the protocol's; for a grid of :data:`SWEEP_NAMES`, its swept
+    values, e.g. ``egnn-n100-seed0.json``)."""
     parts = [record["model"]]
     if record.get("target"):
         parts.append(record["target"])
     protocol_batch = PROTOCOL_BATCH_SIZE.get(record["experiment"])
     if protocol_batch is not None and record.get("batch_size", protocol_batch) != protocol_batch:
         parts.append(f"b{record['batch_size']}")
+    protocol_epochs = PROTOCOL_EPOCHS.get(record["experiment"])
+    if protocol_epochs is not None and record.get("epochs", protocol_epochs) != protocol_epochs:
+        parts.append(f"e{record['epochs']}")
     for key, prefix in SWEEP_NAMES.get(record["experiment"], ()):
         parts.append(
             f"{prefix}{record[key]:g}"
