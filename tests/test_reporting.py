@@ -234,10 +234,13 @@ def test_report_folder(tmp_path, nbody_data_dir):
         "name: optuna\nbest_params:\n  model.optimizer.lr: 0.0005\nbest_value: 0.0105\n"
     )
     out = tmp_path / "report"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "curve-a-run-no-longer-given.png").write_bytes(b"stale")
     readme = write_report(
         results, out, [], tmp_path / "data", trajectories=False, sweep_dirs=[sweep]
     )
     text = readme.read_text()
+    assert not (out / "figures" / "curve-a-run-no-longer-given.png").exists()
     assert "| nbody_demo_seeds | egnn | 0 | test/mse: 0.02 | 400 |" in text
     assert "- job 1 (model.optimizer.lr=0.0005): test/mse 0.02, val/mse_best 0.0105" in text
     assert "Optuna's best: model.optimizer.lr=0.0005 (value 0.0105)" in text

@@ -295,6 +295,8 @@ def write_report(
             lines += [sweep_summary(sweep_dir), ""]
 
     figures = out / "figures"
+    for old in figures.glob("*.png"):  # the report is made whole: no figure of a run left out
+        old.unlink()
     made: list[tuple[str, Path]] = []
     if plots.data_efficiency_points(results_dir):
         made.append(
