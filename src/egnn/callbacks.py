@@ -9,8 +9,8 @@ import pytorch_lightning as pl
 
 class WallClock(pl.Callback):
     """Logs ``time/train_s`` at every validation: wall time since ``fit`` started (sanity check,
-    validation and compilation included), so that the learning curve says when each accuracy was reached (time to accuracy).
-    A resumed run goes on counting from the checkpoint's value."""
+    validation and compilation included), so that the learning curve says when each accuracy was
+    reached (time to accuracy). A resumed run goes on counting from the checkpoint's value."""
 
     def __init__(self) -> None:
         self.offset_s = 0.0

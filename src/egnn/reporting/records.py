@@ -81,12 +81,13 @@ def record_path(results_dir: Path, record: dict) -> Path:
     parts = [record["model"]]
     if record.get("target"):
         parts.append(record["target"])
-    protocol_batch = PROTOCOL_BATCH_SIZE.get(record["experiment"])
-    if protocol_batch is not None and record.get("batch_size", protocol_batch) != protocol_batch:
-        parts.append(f"b{record['batch_size']}")
-    protocol_epochs = PROTOCOL_EPOCHS.get(record["experiment"])
-    if protocol_epochs is not None and record.get("epochs", protocol_epochs) != protocol_epochs:
-        parts.append(f"e{record['epochs']}")
+    for protocol, key, prefix in (
+        (PROTOCOL_BATCH_SIZE, "batch_size", "b"),
+        (PROTOCOL_EPOCHS, "epochs", "e"),
+    ):
+        expected = protocol.get(record["experiment"])
+        if expected is not None and record.get(key, expected) != expected:
+            parts.append(f"{prefix}{record[key]}")
     for key, prefix in SWEEP_NAMES.get(record["experiment"], ()):
         parts.append(
             f"{prefix}{record[key]:g}"
