@@ -8,6 +8,7 @@ import pytest
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
+from egnn.run_dir import choose_run_dir
 from egnn.train import CONFIG_DIR, instantiate_dict
 
 from .conftest import EXPERIMENTS, compose_config
@@ -123,3 +124,10 @@ def test_launcher_presets(launcher, target, tmp_path):
     cfg = compose_config(["experiment=nbody", "seed=0", f"launcher={launcher}"], tmp_path)
     assert HydraConfig.get().launcher._target_.endswith(target)
     assert cfg.task_name == "nbody"
+
+
+def test_runs_started_in_one_second_get_their_own_folders(tmp_path):
+    timestamp = "2026-01-01_00-00-00"
+    folders = [choose_run_dir(str(tmp_path / "nbody"), timestamp, None) for _ in range(3)]
+    assert [Path(f).name for f in folders] == [timestamp, f"{timestamp}_1", f"{timestamp}_2"]
+    assert all(Path(f).is_dir() for f in folders)

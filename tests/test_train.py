@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from egnn.csv_history import read_rows
@@ -116,3 +117,17 @@ def test_every_nbody_model_runs_fast_dev_run(make_cfg, model):
         )
     )
     assert np.isfinite(metrics["test/mse"]) and metrics["model"] == model
+
+
+def test_last_checkpoint_follows_the_latest_validation_not_the_best(make_cfg):
+    # lr 0: every validation ties the first, so the best checkpoint stays at epoch 0 while
+    # last.ckpt (what ckpt_path=last resumes) must move on to the final epoch.
+    cfg = make_cfg("debug=limit", "model.optimizer.lr=0.0")
+    metrics = train(cfg)
+    checkpoints = Path(cfg.paths.output_dir) / "checkpoints"
+    assert (
+        metrics["best_epoch"] == 0 and Path(metrics["best_checkpoint"]).name == "epoch_00000.ckpt"
+    )
+    last = torch.load(checkpoints / "last.ckpt", weights_only=True)
+    assert last["epoch"] == metrics["epochs"] - 1 == 2
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch_00000.ckpt", "last.ckpt"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from egnn.errors import ConfigError
@@ -26,19 +27,34 @@ def latest_resumable_run(task_dir: str | Path) -> Path:
 def choose_run_dir(task_dir: str, timestamp: str, ckpt_path: str | None) -> str:
     """Folder of this run (the ``egnn.run_dir`` resolver of ``configs/hydra/default.yaml``).
 
-    - ``ckpt_path`` null: ``<task_dir>/<timestamp>`` (a new run);
+    - ``ckpt_path`` null: ``<task_dir>/<timestamp>``, a new folder claimed by this process (see
+      :func:`claim_new_run_dir`);
     - ``ckpt_path=last``: the newest run folder under ``task_dir`` with a last checkpoint;
     - ``ckpt_path=<run>/checkpoints/<file>.ckpt``: that run's folder, so a resumed run continues
       writing where it started; any other checkpoint path starts a new folder.
     """
-    if ckpt_path in (None, "", "None", "null"):
-        return str(Path(task_dir) / timestamp)
     if ckpt_path == "last":
         return str(latest_resumable_run(task_dir))
-    path = Path(ckpt_path)
-    if path.parent.name == CHECKPOINT_DIR and (path.parent.parent / ".hydra").is_dir():
-        return str(path.parent.parent)
-    return str(Path(task_dir) / timestamp)
+    if ckpt_path not in (None, "", "None", "null"):
+        path = Path(ckpt_path)
+        if path.parent.name == CHECKPOINT_DIR and (path.parent.parent / ".hydra").is_dir():
+            return str(path.parent.parent)
+    return str(claim_new_run_dir(task_dir, timestamp))
+
+
+def claim_new_run_dir(task_dir: str | Path, timestamp: str) -> Path:
+    """Create and return ``<task_dir>/<timestamp>``, or ``<timestamp>_1``, ``_2``, ... when another
+    run started in the same second: ``mkdir`` is atomic, so two runs never share (and overwrite) one
+    folder."""
+    Path(task_dir).mkdir(parents=True, exist_ok=True)
+    for attempt in itertools.count():
+        folder = Path(task_dir) / (timestamp if attempt == 0 else f"{timestamp}_{attempt}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise AssertionError("unreachable")
 
 
 def resolve_checkpoint(ckpt_path: str | None, run_dir: str | Path) -> str | None:
