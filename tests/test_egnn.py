@@ -26,6 +26,7 @@ OPTIONS = [
     {"normalize": True, "tanh": True, "coord_range": 3.0},
     {"coord_clamp": None},
     {"update_coords": False, "attention": True},
+    {"velocity": True, "dropout": 0.3},  # evaluation mode: dropout off
 ]
 
 
@@ -56,7 +57,7 @@ def make_net(dtype=torch.float64, in_nf=4, edge_nf=2, n_layers=3, **options):
     for layer in net.layers:
         if layer.coord_mlp is not None:
             torch.nn.init.normal_(layer.coord_mlp[-1].weight, std=0.3)
-    return net
+    return net.eval()
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "default")
@@ -164,6 +165,7 @@ def test_bad_inputs_raise_clear_errors(kwargs, call, match):
         ({"hidden_nf": 0}, "hidden_nf must be"),
         ({"coord_agg": "max"}, "coord_agg must be one of"),
         ({"velocity": True, "update_coords": False}, "velocity=True needs update_coords"),
+        ({"dropout": 1.0}, r"dropout must lie in \[0, 1\), got 1.0"),
     ],
 )
 def test_bad_options_raise_clear_errors(kwargs, match):
@@ -196,3 +198,11 @@ def test_pair_linear_equals_concatenation():
     torch.testing.assert_close(
         pair_linear(no_scalars, h, edge_index, None), expected, rtol=1e-12, atol=1e-12
     )
+
+
+def test_dropout_acts_in_training_only():
+    net, inputs = make_net(dropout=0.5), make_inputs()
+    net.eval()
+    assert torch.equal(net(**inputs)[0], net(**inputs)[0])
+    net.train()
+    assert not torch.allclose(net(**inputs)[0], net.eval()(**inputs)[0])

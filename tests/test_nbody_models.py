@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from egnn.nn import NBODY_MODELS, build_nbody_model, fully_connected_edges
+from egnn.nn.nbody import relative_motion
 from egnn.testing import (
     EDGE_INDEX,
     NODE_SCALAR,
@@ -15,8 +16,13 @@ from egnn.testing import (
 )
 
 KINDS = {"pos": POSITION, "vel": VECTOR, "charges": NODE_SCALAR, "edge_index": EDGE_INDEX}
-EQUIVARIANT = ("egnn", "rf", "linear_vel", "tfn", "se3_transformer")
-SMALL = {"tfn": {"channels": 4}, "se3_transformer": {"channels": 4}}  # cheap but complete
+EQUIVARIANT = ("egnn", "rf", "linear_vel", "tfn", "se3_transformer", "ensemble", "egnn_motion")
+SMALL = {  # cheap but complete
+    "tfn": {"channels": 4},
+    "se3_transformer": {"channels": 4},
+    "ensemble": {"members": 2, "hidden_nf": 16},
+    "egnn_motion": {"motion_features": True},
+}
 NOT_EQUIVARIANT = ("gnn", "linear")
 
 
@@ -37,7 +43,7 @@ def _model(name):
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        model = build_nbody_model(name, **SMALL.get(name, {})).double()
+        model = build_nbody_model(name.removesuffix("_motion"), **SMALL.get(name, {})).double()
     finally:
         torch.set_default_dtype(default)
     for module in model.modules():  # large coordinate weights: nothing hides behind a small init
@@ -47,7 +53,7 @@ def _model(name):
 
 
 def test_registry_covers_both_lists():
-    assert set(NBODY_MODELS) == set(EQUIVARIANT) | set(NOT_EQUIVARIANT)
+    assert set(NBODY_MODELS) == {n.removesuffix("_motion") for n in EQUIVARIANT + NOT_EQUIVARIANT}
 
 
 @pytest.mark.parametrize("name", sorted(NBODY_MODELS))
@@ -72,3 +78,31 @@ def test_non_equivariant_models_fail(name):
 def test_unknown_model():
     with pytest.raises(ValueError, match="unknown N-body model 'transformer'"):
         build_nbody_model("transformer")
+
+
+def test_ensemble_predicts_the_mean_of_its_members():
+    model, inputs = _model("ensemble"), _inputs()
+    each = [member(**inputs) for member in model.members]
+    assert not torch.allclose(each[0], each[1])  # members start apart
+    assert torch.allclose(model(**inputs), (each[0] + each[1]) / 2)
+    assert model.member_predictions(**inputs).shape == (2, 20, 3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"members": 0}, "members must be a positive integer, got 0"),
+        ({"member": "ensemble"}, "cannot themselves be ensembles"),
+    ],
+)
+def test_ensemble_rejects_bad_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_nbody_model("ensemble", **kwargs)
+
+
+def test_relative_motion_by_hand():
+    pos = torch.tensor([[0.0, 0, 0], [2.0, 0, 0]])
+    vel = torch.tensor([[1.0, 0, 0], [0.0, 3, 0]])
+    edge_index = torch.tensor([[0], [1]])  # i = 0 receives from j = 1
+    # v_i.v_j = 0; (x_i - x_j).(v_i - v_j) = (-2, 0, 0).(1, -3, 0) = -2; |v_i - v_j|^2 = 10
+    assert relative_motion(pos, vel, edge_index).tolist() == [[0.0, -2.0, 10.0]]

@@ -3,10 +3,12 @@
 import json
 
 import pytest
+import torch
 
+from egnn.reporting.checkpoint_ensemble import subset_ensemble_mse
 from egnn.reporting.records import main as record_main
 from egnn.reporting.tables import main as tables_main
-from egnn.reporting.tables import nbody_table, replace_between
+from egnn.reporting.tables import nbody_ideas_table, nbody_table, replace_between
 
 METRICS = {
     "experiment": "nbody",
@@ -49,10 +51,26 @@ def test_records_and_table(tmp_path):
     assert "| Linear | 0.0819 | not run |" in table
 
 
+def test_ideas_table_compares_each_idea_with_the_paper_recipe_of_its_seed(tmp_path):
+    results = tmp_path / "results"
+    record_main([str(_write_run(tmp_path, 0, 0.0070)), "--results-dir", str(results)])
+    idea = _write_run(tmp_path, 1, 0.0063)
+    metrics = json.loads((idea / "metrics.json").read_text())
+    (idea / "metrics.json").write_text(json.dumps({**metrics, "seed": 0}))
+    record_main(
+        [str(idea), "--results-dir", str(results), "--experiment", "nbody_plus_ideas"]
+        + ["--name", "dropout0.1"]
+    )
+    assert (results / "nbody_plus_ideas" / "dropout0.1-seed0.json").exists()
+    row = nbody_ideas_table(results).splitlines()[2]
+    assert row.startswith("| dropout0.1 | 0 | 0.00630 | -10.0% |"), row
+
+
 def test_readme_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(
         "intro\n<!-- nbody-table:start -->\nold\n<!-- nbody-table:end -->\n"
+        "<!-- nbody-ideas-table:start -->\n<!-- nbody-ideas-table:end -->\n"
         "<!-- qm9-table:start -->\n<!-- qm9-table:end -->\n"
         "<!-- autoencoder-table:start -->\n<!-- autoencoder-table:end -->\n"
         "<!-- benchmark-table:start -->\n<!-- benchmark-table:end -->\nend\n"
@@ -360,3 +378,13 @@ def test_sweep_lines_never_mix_budgets(tmp_path):
     )
     assert points == {("egnn", 200, 1): [(0.1, 3.0)], ("egnn", 10000, 1): [(0.1, 0.5)]}
     assert budget_label(200, 1) == "200 epochs, 1 graph/step"
+
+
+def test_subset_ensemble_mse_by_hand():
+    target = torch.zeros(1, 3)
+    predictions = torch.tensor([[[1.0, 0, 0]], [[-1.0, 0, 0]], [[2.0, 0, 0]]])  # [3 models, 1, 3]
+    assert subset_ensemble_mse(predictions, target, 1) == pytest.approx([1 / 3, 1 / 3, 4 / 3])
+    # means of pairs: 0, 1.5, 0.5 -> squared error / 3 coordinates
+    assert subset_ensemble_mse(predictions, target, 2) == pytest.approx([0, 0.75, 1 / 12])
+    with pytest.raises(ValueError, match=r"size must lie in \[1, 3\], got 4"):
+        subset_ensemble_mse(predictions, target, 4)

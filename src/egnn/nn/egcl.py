@@ -48,6 +48,8 @@ class EGCL(GCL):
         coord_clamp: clamp each per-edge coordinate message elementwise to
             ``[-coord_clamp, coord_clamp]`` (the release uses 100); ``None`` disables it.
         norm_eps: added under the square root with ``normalize`` (no NaN gradient at zero distance).
+        dropout: probability of zeroing each message feature :math:`m_{ij}` in training (a
+            regulariser; the masks are E(n)-invariant, and evaluation is deterministic).
 
     Shapes:
         h: [N, F]; x: [N, D]; edge_index: [2, E]; edge_attr: [E, A]; vel: [N, D];
@@ -70,7 +72,10 @@ class EGCL(GCL):
         coord_range: float = 1.0,
         coord_clamp: float | None = 100.0,
         norm_eps: float = 1e-8,
+        dropout: float = 0.0,
     ) -> None:
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
         if coord_agg not in COORD_AGGREGATIONS:
             raise ValueError(f"coord_agg must be one of {COORD_AGGREGATIONS}, got {coord_agg!r}")
         if velocity and not update_coords:
@@ -91,6 +96,7 @@ class EGCL(GCL):
         self.coord_range = coord_range
         self.coord_clamp = coord_clamp
         self.norm_eps = norm_eps
+        self.message_dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
         if update_coords:
             last = nn.Linear(hidden_nf, 1, bias=False)
@@ -142,7 +148,7 @@ class EGCL(GCL):
         row, col = edge_index[0], edge_index[1]
         coord_diff = x.index_select(0, row) - x.index_select(0, col)
         radial = (coord_diff * coord_diff).sum(dim=1, keepdim=True)
-        m = self.edge_model(h, edge_index, radial, edge_attr)
+        m = self.message_dropout(self.edge_model(h, edge_index, radial, edge_attr))
         if self.update_coords:
             if self.normalize:
                 coord_diff = coord_diff / torch.sqrt(radial + self.norm_eps)

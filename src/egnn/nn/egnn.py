@@ -30,7 +30,7 @@ class EGNN(nn.Module):
             the input velocity, as in the paper's release.
         attention: edge inference (eq. 8).
         update_coords: ``False`` gives an E(n)-invariant network (``x_out`` equals ``x``).
-        residual, coord_agg, normalize, tanh, coord_range, coord_clamp, norm_eps, act:
+        residual, coord_agg, normalize, tanh, coord_range, coord_clamp, norm_eps, act, dropout:
             passed to every :class:`EGCL`.
         coord_decay: shrink ``x <- x - coord_decay * x`` after every layer (1e-3 in the paper's
             graph autoencoder). Nonzero values keep rotation and reflection equivariance but break
@@ -61,6 +61,7 @@ class EGNN(nn.Module):
         norm_eps: float = 1e-8,
         act: type[nn.Module] = nn.SiLU,
         coord_decay: float = 0.0,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if not 0.0 <= coord_decay < 1.0:
@@ -95,6 +96,7 @@ class EGNN(nn.Module):
                 coord_range=coord_range,
                 coord_clamp=coord_clamp,
                 norm_eps=norm_eps,
+                dropout=dropout,
             )
             for _ in range(n_layers)
         )

@@ -30,6 +30,15 @@ def squared_distances(pos: Tensor, edge_index: Tensor) -> Tensor:
     return (diff * diff).sum(dim=1, keepdim=True)
 
 
+def relative_motion(pos: Tensor, vel: Tensor, edge_index: Tensor) -> Tensor:
+    r"""E(n)-invariant relative motion per edge, [E, 3]: :math:`v_i \cdot v_j`,
+    :math:`(x_i - x_j) \cdot (v_i - v_j)` (closing speed times distance) and :math:`\|v_i - v_j\|^2`."""
+    row, col = edge_index[0], edge_index[1]
+    v_i, v_j = vel.index_select(0, row), vel.index_select(0, col)
+    dx, dv = pos.index_select(0, row) - pos.index_select(0, col), v_i - v_j
+    return torch.stack([(v_i * v_j).sum(dim=1), (dx * dv).sum(dim=1), (dv * dv).sum(dim=1)], dim=1)
+
+
 class NBodyEGNN(nn.Module):
     r"""The paper's N-body EGNN: the velocity variant with :math:`h^0_i = \|v_i\|` and
     :math:`a_{ij} = [c_i c_j, \|x_i - x_j\|^2]` (squared distance of the input frame).
@@ -37,16 +46,21 @@ class NBodyEGNN(nn.Module):
     Args:
         hidden_nf: hidden size (64 in the paper).
         n_layers: EGCLs (4 in the paper).
+        motion_features: append :func:`relative_motion` to :math:`a_{ij}` (beyond the paper: the
+            messages then see how each pair moves, not only where it is; still E(n)-invariant).
         **egnn_kwargs: further :class:`~egnn.nn.egnn.EGNN` options (``coord_agg``, ``tanh``, ...).
     """
 
-    def __init__(self, hidden_nf: int = 64, n_layers: int = 4, **egnn_kwargs) -> None:
+    def __init__(
+        self, hidden_nf: int = 64, n_layers: int = 4, motion_features: bool = False, **egnn_kwargs
+    ) -> None:
         super().__init__()
+        self.motion_features = motion_features
         self.egnn = EGNN(
             in_node_nf=1,
             hidden_nf=hidden_nf,
             out_node_nf=None,
-            in_edge_nf=2,
+            in_edge_nf=5 if motion_features else 2,
             n_layers=n_layers,
             velocity=True,
             **egnn_kwargs,
@@ -54,10 +68,12 @@ class NBodyEGNN(nn.Module):
 
     def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
         speed = vel.norm(dim=1, keepdim=True)
-        edge_attr = torch.cat(
-            [charge_products(charges, edge_index), squared_distances(pos, edge_index)], dim=1
+        edge_features = [charge_products(charges, edge_index), squared_distances(pos, edge_index)]
+        if self.motion_features:
+            edge_features.append(relative_motion(pos, vel, edge_index))
+        _, pos_out = self.egnn(
+            speed, pos, edge_index, edge_attr=torch.cat(edge_features, dim=1), vel=vel
         )
-        _, pos_out = self.egnn(speed, pos, edge_index, edge_attr=edge_attr, vel=vel)
         return pos_out
 
 
@@ -112,6 +128,38 @@ class NBodyLinearDynamics(nn.Module):
         return pos + vel * self.time
 
 
+class NBodyEnsemble(nn.Module):
+    """``members`` independently initialised N-body models whose predictions are averaged.
+
+    Trained with the mean of the members' own losses (:meth:`member_predictions`), so each member
+    learns as if alone (same batches, its own initialisation); the ensemble predicts their mean.
+
+    Args:
+        members: number of models (>= 1).
+        member: registered name of the member model (``"egnn"``, ...).
+        **member_kwargs: the member's own options (``hidden_nf``, ...).
+    """
+
+    def __init__(self, members: int = 3, member: str = "egnn", **member_kwargs) -> None:
+        super().__init__()
+        if int(members) != members or members < 1:
+            raise ValueError(f"members must be a positive integer, got {members!r}")
+        if member == "ensemble":
+            raise ValueError("an ensemble's members cannot themselves be ensembles")
+        self.members = nn.ModuleList(
+            build_nbody_model(member, **member_kwargs) for _ in range(int(members))
+        )
+
+    def member_predictions(
+        self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor
+    ) -> Tensor:
+        """Every member's predicted positions, [members, N, 3]."""
+        return torch.stack([model(pos, vel, charges, edge_index) for model in self.members])
+
+    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
+        return self.member_predictions(pos, vel, charges, edge_index).mean(dim=0)
+
+
 # Model name -> "module:class". The e3nn baselines are imported only when asked for.
 NBODY_MODELS: dict[str, str] = {
     "egnn": "egnn.nn.nbody:NBodyEGNN",
@@ -121,6 +169,7 @@ NBODY_MODELS: dict[str, str] = {
     "linear_vel": "egnn.nn.nbody:NBodyLinearDynamics",
     "tfn": "egnn.nn.tfn:NBodyTFN",
     "se3_transformer": "egnn.nn.se3_transformer:NBodySE3Transformer",
+    "ensemble": "egnn.nn.nbody:NBodyEnsemble",
 }
 
 

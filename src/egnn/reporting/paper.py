@@ -11,7 +11,10 @@ NBODY = {
 }
 
 # Our rows that are not in the paper's table.
-EXTRA_LABELS = {"linear_vel": "Linear, x + t v (learnable t)"}
+EXTRA_LABELS = {
+    "linear_vel": "Linear, x + t v (learnable t)",
+    "ensemble": "EGNN, ensemble of 3 (`experiment=nbody_plus`)",
+}
 
 # Table 4: QM9 test MAE of the EGNN, in the units of egnn.data.qm9.targets.TARGETS.
 QM9 = {

@@ -108,6 +108,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--name", default=None, help="record under this model name (e.g. egnn_plus)"
     )
+    parser.add_argument(
+        "--experiment",
+        default=None,
+        help="record under this experiment folder (e.g. nbody_plus_ideas for probe runs)",
+    )
     args = parser.parse_args(argv)
     for run_dir in args.run_dirs:
         metrics_file = run_dir / "metrics.json"
@@ -118,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         if "batch_size" not in metrics and config_file.exists():  # runs older than the key
             metrics["batch_size"] = OmegaConf.select(OmegaConf.load(config_file), "data.batch_size")
         record = make_record(metrics, args.name)
+        if args.experiment:
+            record["experiment"] = args.experiment
         path = record_path(args.results_dir, record)
         atomic_write_json(path, record)
         print(f"wrote {path}")

@@ -1,7 +1,8 @@
 """README tables generated from ``results/``: paper numbers beside ours (mean +- std over seeds).
 
 ``python -m egnn.reporting.tables --readme README.md`` rewrites the text between the markers
-``<!-- nbody-table:start -->`` / ``<!-- nbody-table:end -->``, ``<!-- qm9-table:... -->``
+``<!-- nbody-table:start -->`` / ``<!-- nbody-table:end -->``, ``<!-- nbody-ideas-table:... -->``,
+``<!-- qm9-table:... -->``
 ``<!-- autoencoder-table:... -->`` and ``<!-- benchmark-table:... -->``.
 """
 
@@ -35,8 +36,9 @@ def mean_std(values: list[float], fmt: str) -> str:
 
 
 def nbody_table(results_dir: Path) -> str:
-    """Markdown table of paper Table 2 beside our N-body records."""
+    """Markdown table of paper Table 2 beside our N-body records (and ``experiment=nbody_plus``)."""
     records = load_records(results_dir, "nbody")
+    records.update(load_records(results_dir, "nbody_plus"))
     lines = [
         "| Model | Paper MSE | Our test MSE | Seeds | Best epoch | Wall time / run | Paper fwd (GPU) | Our fwd (CPU, 1 thread) |",
         "|---|---|---|---|---|---|---|---|",
@@ -68,6 +70,31 @@ def nbody_table(results_dir: Path) -> str:
             label = paper.NBODY.get(name, {}).get("label", paper.EXTRA_LABELS.get(name, name))
             seeds = ", ".join(f"seed {r['seed']}: {r['test/mse']:.5f}" for r in runs)
             lines.append(f"- {label} test MSE per seed: {seeds}")
+    return "\n".join(lines)
+
+
+def nbody_ideas_table(results_dir: Path) -> str:
+    """Markdown table of the ideas measured for ``experiment=nbody_plus`` (records under
+    ``results/nbody_plus_ideas/``, one run each), best first, beside the paper recipe's EGNN run of
+    the same seed (``results/nbody/egnn-seed<k>.json``)."""
+    ideas = [run for runs in load_records(results_dir, "nbody_plus_ideas").values() for run in runs]
+    if not ideas:
+        return "No idea measured yet (records go to `results/nbody_plus_ideas/`)."
+    baseline = {
+        r["seed"]: r["test/mse"] for r in load_records(results_dir, "nbody").get("egnn", [])
+    }
+    lines = [
+        "| Idea | Seed | Test MSE | vs paper recipe, same seed | Best epoch | Wall time | Command |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in sorted(ideas, key=lambda r: r["test/mse"]):
+        reference = baseline.get(run["seed"])
+        change = f"{100 * (run['test/mse'] / reference - 1):+.1f}%" if reference else "—"
+        lines.append(
+            f"| {run['model']} | {run['seed']} | {run['test/mse']:.5f} | {change} | "
+            f"{run.get('best_epoch', '—')} | {run.get('train_time_s', 0) / 60:.1f} min | "
+            f"`{run.get('command', '')}` |"
+        )
     return "\n".join(lines)
 
 
@@ -265,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     tables = {
         "nbody-table": nbody_table(args.results_dir),
+        "nbody-ideas-table": nbody_ideas_table(args.results_dir),
         "qm9-table": qm9_table(args.results_dir),
         "autoencoder-table": autoencoder_table(args.results_dir),
         "benchmark-table": benchmark_table(args.results_dir),

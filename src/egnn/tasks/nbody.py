@@ -9,10 +9,15 @@ from torch.nn import functional as F
 from torchmetrics import MeanSquaredError
 
 from egnn.data import keys as K
-from egnn.nn.nbody import build_nbody_model
+from egnn.nn.nbody import NBodyEnsemble, build_nbody_model
 from egnn.tasks.base import Task
 
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "lr": 5e-4, "weight_decay": 1e-12}
+
+
+def model_inputs(batch: dict) -> tuple[torch.Tensor, ...]:
+    """(positions [N, 3], velocities [N, 3], charges [N, 1], edge_index [2, E]) of a batch."""
+    return batch[K.POS], batch[K.VEL], batch[K.CHARGES], batch[K.EDGE_INDEX]
 
 
 class NBodyTask(Task):
@@ -37,10 +42,16 @@ class NBodyTask(Task):
 
     def forward(self, batch: dict) -> torch.Tensor:
         """Predicted positions [N, 3] of a batch (keys of :mod:`egnn.data.keys`)."""
-        return self.net(batch[K.POS], batch[K.VEL], batch[K.CHARGES], batch[K.EDGE_INDEX])
+        return self.net(*model_inputs(batch))
 
     def target(self, batch: dict) -> torch.Tensor:
         return batch[K.TARGET_POS]
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        return self.log_train_loss(F.mse_loss(self(batch), self.target(batch)), batch[K.NUM_GRAPHS])
+        target = self.target(batch)
+        if isinstance(self.net, NBodyEnsemble):  # each member's own loss, averaged
+            prediction = self.net.member_predictions(*model_inputs(batch))
+            target = target.expand_as(prediction)
+        else:
+            prediction = self(batch)
+        return self.log_train_loss(F.mse_loss(prediction, target), batch[K.NUM_GRAPHS])
