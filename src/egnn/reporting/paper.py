@@ -13,7 +13,8 @@ NBODY = {
 # Our rows that are not in the paper's table.
 EXTRA_LABELS = {
     "linear_vel": "Linear, x + t v (learnable t)",
-    "ensemble": "EGNN, ensemble of 3 (`experiment=nbody_plus`)",
+    "egnn_plus": "EGNN + motion invariants + dropout (`experiment=nbody_plus`)",
+    "ensemble_plus": "EGNN ensemble (`experiment=nbody_plus model.net.name=ensemble`)",
 }
 
 # Table 4: QM9 test MAE of the EGNN, in the units of egnn.data.qm9.targets.TARGETS.

@@ -38,7 +38,8 @@ def mean_std(values: list[float], fmt: str) -> str:
 def nbody_table(results_dir: Path) -> str:
     """Markdown table of paper Table 2 beside our N-body records (and ``experiment=nbody_plus``)."""
     records = load_records(results_dir, "nbody")
-    records.update(load_records(results_dir, "nbody_plus"))
+    for name, runs in load_records(results_dir, "nbody_plus").items():
+        records[f"{name}_plus"] = runs
     lines = [
         "| Model | Paper MSE | Our test MSE | Seeds | Best epoch | Wall time / run | Paper fwd (GPU) | Our fwd (CPU, 1 thread) |",
         "|---|---|---|---|---|---|---|---|",
