@@ -92,6 +92,7 @@ def test_ensemble_predicts_the_mean_of_its_members():
     ("kwargs", "message"),
     [
         ({"members": 0}, "members must be a positive integer, got 0"),
+        ({"members": None}, "members must be a positive integer, got None"),
         ({"member": "ensemble"}, "cannot themselves be ensembles"),
     ],
 )
@@ -106,3 +107,10 @@ def test_relative_motion_by_hand():
     edge_index = torch.tensor([[0], [1]])  # i = 0 receives from j = 1
     # v_i.v_j = 0; (x_i - x_j).(v_i - v_j) = (-2, 0, 0).(1, -3, 0) = -2; |v_i - v_j|^2 = 10
     assert relative_motion(pos, vel, edge_index).tolist() == [[0.0, -2.0, 10.0]]
+
+
+def test_compiling_an_ensemble_compiles_each_member():
+    # Training calls the members one by one, so a compiled ensemble forward would be bypassed.
+    model = build_nbody_model("ensemble", members=2, hidden_nf=8)
+    model.compile()
+    assert all(member._compiled_call_impl is not None for member in model.members)

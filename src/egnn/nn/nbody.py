@@ -31,8 +31,11 @@ def squared_distances(pos: Tensor, edge_index: Tensor) -> Tensor:
 
 
 def relative_motion(pos: Tensor, vel: Tensor, edge_index: Tensor) -> Tensor:
-    r"""E(n)-invariant relative motion per edge, [E, 3]: :math:`v_i \cdot v_j`,
-    :math:`(x_i - x_j) \cdot (v_i - v_j)` (closing speed times distance) and :math:`\|v_i - v_j\|^2`."""
+    r"""E(n)-invariant relative motion per edge: :math:`v_i \cdot v_j`,
+    :math:`(x_i - x_j) \cdot (v_i - v_j)` (closing speed times distance) and :math:`\|v_i - v_j\|^2`.
+
+    Shapes: pos, vel [N, 3]; edge_index [2, E] (row 0 the receiver i). Returns [E, 3].
+    """
     row, col = edge_index[0], edge_index[1]
     v_i, v_j = vel.index_select(0, row), vel.index_select(0, col)
     dx, dv = pos.index_select(0, row) - pos.index_select(0, col), v_i - v_j
@@ -134,6 +137,9 @@ class NBodyEnsemble(nn.Module):
     Trained with the mean of the members' own losses (:meth:`member_predictions`), so each member
     learns as if alone (same batches, its own initialisation); the ensemble predicts their mean.
 
+    Shapes: as every N-body model, ``(pos [N, 3], vel [N, 3], charges [N, 1], edge_index [2, E])``
+    -> predicted positions [N, 3].
+
     Args:
         members: number of models (>= 1).
         member: registered name of the member model (``"egnn"``, ...).
@@ -142,13 +148,19 @@ class NBodyEnsemble(nn.Module):
 
     def __init__(self, members: int = 3, member: str = "egnn", **member_kwargs) -> None:
         super().__init__()
-        if int(members) != members or members < 1:
+        if not isinstance(members, int) or members < 1:
             raise ValueError(f"members must be a positive integer, got {members!r}")
         if member == "ensemble":
             raise ValueError("an ensemble's members cannot themselves be ensembles")
         self.members = nn.ModuleList(
             build_nbody_model(member, **member_kwargs) for _ in range(int(members))
         )
+
+    def compile(self, *args, **kwargs) -> None:
+        """Compile every member (training calls them one by one through :meth:`member_predictions`,
+        which a compiled ``forward`` of the ensemble would bypass)."""
+        for model in self.members:
+            model.compile(*args, **kwargs)
 
     def member_predictions(
         self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor

@@ -18,6 +18,7 @@ import hydra
 import torch
 from omegaconf import OmegaConf
 
+from egnn.errors import ConfigError
 from egnn.resolvers import register_resolvers
 from egnn.tasks.nbody import NBodyTask
 
@@ -42,14 +43,18 @@ def best_checkpoint_predictions(run_dirs: list[Path]) -> tuple[torch.Tensor, tor
     register_resolvers()
     data_cfgs = [OmegaConf.load(run / "config_resolved.yaml").data for run in run_dirs]
     if any(cfg != data_cfgs[0] for cfg in data_cfgs[1:]):
-        raise SystemExit("error: the runs were trained on different data configs")
+        raise ConfigError("the runs were trained on different data configs; give runs of one")
     datamodule = hydra.utils.instantiate(data_cfgs[0])
     datamodule.setup("test")
+    batches = list(datamodule.test_dataloader())
     predictions, target = [], None
     for run in run_dirs:
-        ckpt = json.loads((run / "metrics.json").read_text())["best_checkpoint"]
+        ckpt = json.loads((run / "metrics.json").read_text()).get("best_checkpoint")
+        if not ckpt:
+            raise ConfigError(
+                f"{run}/metrics.json names no best_checkpoint (run without validation?)"
+            )
         task = NBodyTask.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True).eval()
-        batches = list(datamodule.test_dataloader())
         predictions.append(torch.cat([task(batch) for batch in batches]))
         target = torch.cat([task.target(batch) for batch in batches])
     return torch.stack(predictions), target

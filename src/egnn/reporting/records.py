@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("run_dirs", nargs="+", type=Path, help="run folders holding metrics.json")
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     parser.add_argument(
-        "--name", default=None, help="record under this model name (e.g. egnn_plus)"
+        "--name",
+        default=None,
+        help="record under this model name (e.g. dropout0.1 for a probe run)",
     )
     parser.add_argument(
         "--experiment",

@@ -162,6 +162,8 @@ def plot_adjacency_reconstructions(
 # Experiments with a table of their own above; every other results/<experiment>/ is listed generically.
 TABLED = {
     "nbody",
+    "nbody_plus",
+    "nbody_plus_ideas",
     "ae_community",
     "ae_erdos_renyi",
     "qm9",
@@ -243,6 +245,10 @@ def write_report(
     """Write the report folder; returns the path of its README.md."""
     sections = {
         "nbody": ("N-body charged particles (paper Table 2)", tables.nbody_table(results_dir)),
+        "nbody_ideas": (
+            "N-body beyond the paper: each idea for experiment=nbody_plus",
+            tables.nbody_ideas_table(results_dir),
+        ),
         "autoencoder": ("Graph autoencoder (paper Table 3)", tables.autoencoder_table(results_dir)),
         "qm9": ("QM9 (paper Table 4)", tables.qm9_table(results_dir)),
     }
