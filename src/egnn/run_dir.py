@@ -47,14 +47,13 @@ def claim_new_run_dir(task_dir: str | Path, timestamp: str) -> Path:
     run started in the same second: ``mkdir`` is atomic, so two runs never share (and overwrite) one
     folder."""
     Path(task_dir).mkdir(parents=True, exist_ok=True)
-    for attempt in itertools.count():
-        folder = Path(task_dir) / (timestamp if attempt == 0 else f"{timestamp}_{attempt}")
+    names = itertools.chain([timestamp], (f"{timestamp}_{n}" for n in itertools.count(1)))
+    for name in names:
         try:
-            folder.mkdir()
+            (Path(task_dir) / name).mkdir()
+            return Path(task_dir) / name
         except FileExistsError:
             continue
-        return folder
-    raise AssertionError("unreachable")
 
 
 def resolve_checkpoint(ckpt_path: str | None, run_dir: str | Path) -> str | None:

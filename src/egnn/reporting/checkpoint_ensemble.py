@@ -19,8 +19,8 @@ import torch
 from omegaconf import OmegaConf
 
 from egnn.errors import ConfigError
+from egnn.evaluate import load_task
 from egnn.resolvers import register_resolvers
-from egnn.tasks.nbody import NBodyTask
 
 
 def subset_ensemble_mse(predictions: torch.Tensor, target: torch.Tensor, size: int) -> list[float]:
@@ -41,22 +41,22 @@ def best_checkpoint_predictions(run_dirs: list[Path]) -> tuple[torch.Tensor, tor
     """Predicted test positions of each run's best checkpoint [M, N, 3], and the targets [N, 3]
     (test split of the first run's data config; every run must share it)."""
     register_resolvers()
-    data_cfgs = [OmegaConf.load(run / "config_resolved.yaml").data for run in run_dirs]
-    if any(cfg != data_cfgs[0] for cfg in data_cfgs[1:]):
+    run_cfgs = [OmegaConf.load(run / "config_resolved.yaml") for run in run_dirs]
+    if any(cfg.data != run_cfgs[0].data for cfg in run_cfgs[1:]):
         raise ConfigError("the runs were trained on different data configs; give runs of one")
-    datamodule = hydra.utils.instantiate(data_cfgs[0])
+    datamodule = hydra.utils.instantiate(run_cfgs[0].data)
     datamodule.setup("test")
     batches = list(datamodule.test_dataloader())
-    predictions, target = [], None
-    for run in run_dirs:
+    predictions = []
+    for run, cfg in zip(run_dirs, run_cfgs, strict=True):
         ckpt = json.loads((run / "metrics.json").read_text()).get("best_checkpoint")
         if not ckpt:
             raise ConfigError(
                 f"{run}/metrics.json names no best_checkpoint (run without validation?)"
             )
-        task = NBodyTask.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True).eval()
+        task = load_task(Path(ckpt), cfg.model).eval()
         predictions.append(torch.cat([task(batch) for batch in batches]))
-        target = torch.cat([task.target(batch) for batch in batches])
+    target = torch.cat([task.target(batch) for batch in batches])
     return torch.stack(predictions), target
 
 
