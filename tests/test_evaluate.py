@@ -63,6 +63,9 @@ def test_checkpoint_is_evaluated_with_its_saved_config(make_cfg, tmp_path, nbody
     assert metrics["test/mse"] == pytest.approx(trained["test/mse"], rel=1e-6)
     assert {"forward_time_s", "git_commit", "command", "machine"} <= set(metrics)
     assert np.isfinite(metrics["forward_time_s"])
+    cfg.test_draws = 5  # an autoencoder option: an N-body checkpoint cannot take it
+    with pytest.raises(ConfigError, match="test_draws=5 does not apply to egnn.tasks.nbody"):
+        evaluate(cfg)
 
 
 def test_missing_checkpoint(tmp_path):

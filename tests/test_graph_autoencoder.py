@@ -22,7 +22,7 @@ from egnn.errors import ConfigError
 from egnn.nn.autoencoder import AE_MODELS, build_autoencoder
 from egnn.nn.nbody import build_nbody_model
 from egnn.tasks.autoencoder import GraphAutoencoderTask
-from egnn.tasks.graph_metrics import AdjacencyMetrics
+from egnn.tasks.graph_metrics import AdjacencyMetrics, DrawnAdjacencyMetrics
 from egnn.testing.equivariance import random_orthogonal
 from egnn.train import train
 
@@ -129,10 +129,45 @@ def test_baseline_predicts_no_edge():
     batch = collate_graphs(list(AdjacencyDataset(graphs)))
     task = GraphAutoencoderTask({"name": "baseline"})
     assert task.val_metric == "error"
-    task.update_metric(task.test_error, batch)
+    task.test_step(batch, 0)
     out = task.compute_metric(task.test_error)
     assert "bce" not in out
     assert out["error"].item() == pytest.approx(100 * 4 / 6) and out["f1"].item() == 0.0
+
+
+def test_drawn_metrics_are_the_mean_and_spread_of_the_draws():
+    metrics = DrawnAdjacencyMetrics(n_draws=2)
+    target, edge_graph = torch.tensor([1.0, 0.0, 1.0, 0.0]), torch.zeros(4, dtype=torch.long)
+    metrics[0].update(torch.tensor([5.0, -5.0, 5.0, -5.0]), target, edge_graph, 1)  # 0 wrong
+    metrics[1].update(torch.tensor([5.0, 5.0, 5.0, -5.0]), target, edge_graph, 1)  # 1 wrong of 4
+    out = metrics.compute()
+    assert out["error"].item() == pytest.approx(12.5)  # (0 + 25) / 2
+    assert out["error_std"].item() == pytest.approx(25 / 2**0.5)  # sample std of [0, 25]
+    assert out["f1"].item() == pytest.approx((1.0 + 0.8) / 2)  # draw 1: tp 2, fp 1 -> 4 / 5
+    metrics.reset()
+    metrics[0].update(torch.tensor([5.0, -5.0, -5.0, -5.0]), target, edge_graph, 1)
+    metrics[1].update(torch.tensor([5.0, -5.0, -5.0, -5.0]), target, edge_graph, 1)
+    assert metrics.compute()["error"].item() == pytest.approx(25.0)
+
+
+def test_each_test_draw_redraws_the_random_input(graph_data_dir):
+    torch.manual_seed(0)
+    graphs = load_split(graph_data_dir, "community_small", "test")[:4]
+    batch = collate_graphs(list(AdjacencyDataset(graphs)))
+    task = GraphAutoencoderTask({"name": "egnn"}, test_draws=3).eval()
+    with torch.no_grad():
+        task.test_step(batch, 0)
+    per_draw = [draw.compute()["bce"].item() for draw in task.test_error]
+    assert len(set(per_draw)) == 3
+    out = task.compute_metric(task.test_error)
+    assert out["bce"].item() == pytest.approx(np.mean(per_draw), rel=1e-6)
+    assert out["bce_std"].item() == pytest.approx(np.std(per_draw, ddof=1), rel=1e-5)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "3"])
+def test_bad_test_draws_is_named(bad):
+    with pytest.raises(ConfigError, match=f"test_draws={bad!r}: expected an integer >= 1"):
+        GraphAutoencoderTask({"name": "gnn"}, test_draws=bad)
 
 
 def test_collate_builds_a_disjoint_union():
@@ -229,6 +264,10 @@ def test_each_model_trains_end_to_end(tmp_path, graph_data_dir, model):
     for key in ("test/bce", "test/error", "test/f1", "val/bce_best", "forward_time_s"):
         assert math.isfinite(metrics[key]), key
     assert 0.0 <= metrics["test/error"] <= 100.0 and 0.0 <= metrics["test/f1"] <= 1.0
+    # The experiment tests over 10 draws of the random input; the GNN has none to redraw.
+    assert cfg.model.test_draws == 10
+    spread = metrics["test/bce_std"] / metrics["test/bce"]  # float32 rounding alone: ~1e-7
+    assert spread < 1e-6 if model == "ae_gnn" else spread > 1e-4
 
 
 def test_baseline_runs_without_training(tmp_path, graph_data_dir):

@@ -140,6 +140,35 @@ def _ae_run(tmp_path, name, **fields):
     return run
 
 
+def test_record_takes_its_test_metrics_from_an_eval_of_the_run(tmp_path):
+    from egnn.reporting.tables import autoencoder_table
+
+    results = tmp_path / "results"
+    run = _ae_run(tmp_path, "egnn_b1", batch_size=1, **{"test/error": 0.107})
+    evaluation = tmp_path / "eval"
+    evaluation.mkdir()
+    tested = {
+        "checkpoint": str(run / "checkpoints" / "epoch_00097.ckpt"),
+        "command": "eval.py ckpt_path=... test_draws=10",
+        "test_draws": 10,
+        "test/error": 0.083,
+        "test/error_std": 0.009,
+        "test/bce": 2.4,
+        "test/f1": 0.9987,
+    }
+    (evaluation / "metrics.json").write_text(json.dumps(tested))
+    record_main([str(run), "--test-from", str(evaluation), "--results-dir", str(results)])
+    record = json.loads((results / "ae_community" / "egnn-seed0.json").read_text())
+    assert record["test/error"] == 0.083 and record["test/error_std"] == 0.009
+    assert record["test_draws"] == 10 and record["test_command"] == tested["command"]
+    assert record["epochs"] == 100  # the training facts stay the run's
+    row = next(line for line in autoencoder_table(results).splitlines() if "| EGNN |" in line)
+    assert row.split(" | ")[5:11] == ["0.08", "0.999", "0.999", "1", "1", "10"]
+    other = _ae_run(tmp_path, "other", batch_size=1)
+    with pytest.raises(SystemExit, match="not a checkpoint of"):
+        record_main([str(other), "--test-from", str(evaluation), "--results-dir", str(results)])
+
+
 def test_autoencoder_table_and_sweep_records(tmp_path):
     from egnn.reporting.plots import plot_autoencoder_sweeps
     from egnn.reporting.tables import autoencoder_table

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from pathlib import Path
 
@@ -58,12 +59,25 @@ def saved_config(ckpt: Path, cfg: DictConfig) -> DictConfig:
     return run_cfg
 
 
-def load_task(ckpt: Path, model_cfg: DictConfig) -> pl.LightningModule:
-    """The task module class named by the config, restored from the checkpoint (weights only)."""
+def load_task(
+    ckpt: Path, model_cfg: DictConfig, overrides: dict | None = None
+) -> pl.LightningModule:
+    """The task module class named by the config, restored from the checkpoint (weights only);
+    ``overrides`` replace saved constructor arguments (e.g. ``{"test_draws": 10}``)."""
     module_name, _, class_name = model_cfg._target_.rpartition(".")
     task_class = getattr(importlib.import_module(module_name), class_name)
+    overrides = overrides or {}
+    accepted = inspect.signature(task_class.__init__).parameters
+    for name, value in overrides.items():
+        if name not in accepted:
+            raise ConfigError(
+                f"{name}={value!r} does not apply to {model_cfg._target_} (its arguments:"
+                f" {', '.join(p for p in accepted if p != 'self')})"
+            )
     try:
-        return task_class.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True)
+        return task_class.load_from_checkpoint(
+            ckpt, map_location="cpu", weights_only=True, **overrides
+        )
     except (RuntimeError, KeyError, TypeError) as err:
         raise ConfigError(
             f"checkpoint {ckpt} cannot be loaded as {model_cfg._target_}: {err}"
@@ -79,7 +93,8 @@ def evaluate(cfg: DictConfig) -> dict:
     output_dir = Path(cfg.paths.output_dir)
     atomic_write_text(output_dir / "config_resolved.yaml", OmegaConf.to_yaml(run_cfg, resolve=True))
     datamodule = hydra.utils.instantiate(run_cfg.data)
-    model = load_task(ckpt, run_cfg.model)
+    overrides = {} if cfg.get("test_draws") is None else {"test_draws": cfg.test_draws}
+    model = load_task(ckpt, run_cfg.model, overrides)
     trainer = hydra.utils.instantiate(
         cfg.trainer, logger=instantiate_dict(cfg.get("logger")) or False
     )
@@ -88,7 +103,7 @@ def evaluate(cfg: DictConfig) -> dict:
     metrics.update(measure_forward_time(cfg, datamodule, model))
     metrics.update(
         {
-            **run_metadata(run_cfg, datamodule, output_dir),
+            **run_metadata(run_cfg, datamodule, model, output_dir),
             "checkpoint": str(ckpt),
             "seed": int(cfg.seed),
             "num_threads": torch.get_num_threads(),

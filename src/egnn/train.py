@@ -89,9 +89,15 @@ def measure_forward_time(
     return forward_time(model, batch, cfg.forward_time.n_warmup, cfg.forward_time.n_runs)
 
 
-def run_metadata(cfg: DictConfig, datamodule: pl.LightningDataModule, output_dir: Path) -> dict:
+def run_metadata(
+    cfg: DictConfig,
+    datamodule: pl.LightningDataModule,
+    model: pl.LightningModule,
+    output_dir: Path,
+) -> dict:
     """What names a run in its metrics.json and record: experiment, model, the data choices that
-    grids sweep, the data seeds, the run folder and the machine."""
+    grids sweep, the data seeds, the passes over the test split (graph autoencoder), the run folder
+    and the machine."""
     return {
         "experiment": cfg.task_name,
         "model": OmegaConf.select(cfg, "model.net.name"),
@@ -102,6 +108,7 @@ def run_metadata(cfg: DictConfig, datamodule: pl.LightningDataModule, output_dir
         "embedding_nf": OmegaConf.select(cfg, "model.net.embedding_nf"),
         "target": OmegaConf.select(cfg, "data.target"),
         "data_seed": getattr(datamodule, "data_seed", None),
+        "test_draws": model.hparams.get("test_draws"),
         "run_dir": str(output_dir),
         "machine": machine(),
     }
@@ -167,7 +174,7 @@ def train(cfg: DictConfig) -> dict:
     metrics.update(measure_forward_time(cfg, datamodule, model))
     metrics.update(
         {
-            **run_metadata(cfg, datamodule, output_dir),
+            **run_metadata(cfg, datamodule, model, output_dir),
             "best_checkpoint": best_ckpt,
             **provenance,
         }

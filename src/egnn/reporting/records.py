@@ -36,14 +36,21 @@ KEPT = (
     "forward_time_threads",
     "num_threads",
     "compiled",
+    "test_draws",
     "val/mse_best",
 )
 
 
-def make_record(metrics: dict, name: str | None = None) -> dict:
-    """The committed subset of a run's metrics; ``name`` overrides the model name (variants)."""
+def make_record(metrics: dict, name: str | None = None, test_eval: dict | None = None) -> dict:
+    """The committed subset of a run's metrics; ``name`` overrides the model name (variants);
+    ``test_eval``, the ``metrics.json`` of an ``eval.py`` run of this run's checkpoint, replaces
+    the test metrics (e.g. a mean over several draws) and adds its command as ``test_command``."""
     record = {key: metrics[key] for key in KEPT if key in metrics}
-    record.update({k: v for k, v in metrics.items() if k.startswith("test/")})
+    test_source = test_eval if test_eval is not None else metrics
+    record.update({k: v for k, v in test_source.items() if k.startswith("test/")})
+    if test_eval is not None:
+        record["test_command"] = test_eval.get("command")
+        record["test_draws"] = test_eval.get("test_draws")
     if name:
         record["model"] = name
     machine = metrics.get("machine", {})
@@ -99,6 +106,14 @@ def record_path(results_dir: Path, record: dict) -> Path:
     )
 
 
+def read_metrics(run_dir: Path) -> dict:
+    """``<run_dir>/metrics.json``; exits with the missing path named when the run did not finish."""
+    metrics_file = run_dir / "metrics.json"
+    if not metrics_file.exists():
+        raise SystemExit(f"error: {metrics_file} does not exist (did the run finish?)")
+    return json.loads(metrics_file.read_text())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -115,16 +130,30 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="record under this experiment folder (e.g. nbody_plus_ideas for probe runs)",
     )
+    parser.add_argument(
+        "--test-from",
+        type=Path,
+        default=None,
+        help="an eval.py output folder of this run's checkpoint whose test metrics replace the"
+        " run's (one run folder only)",
+    )
     args = parser.parse_args(argv)
+    if args.test_from and len(args.run_dirs) != 1:
+        raise SystemExit(f"error: --test-from takes one run folder, got {len(args.run_dirs)}")
+    test_eval = read_metrics(args.test_from) if args.test_from else None
+    if test_eval is not None and Path(test_eval.get("checkpoint", "")).parent.parent.resolve() != (
+        args.run_dirs[0].resolve()
+    ):
+        raise SystemExit(
+            f"error: {args.test_from} evaluated {test_eval.get('checkpoint')!r}, not a checkpoint"
+            f" of {args.run_dirs[0]}"
+        )
     for run_dir in args.run_dirs:
-        metrics_file = run_dir / "metrics.json"
-        if not metrics_file.exists():
-            raise SystemExit(f"error: {metrics_file} does not exist (did the run finish?)")
-        metrics = json.loads(metrics_file.read_text())
+        metrics = read_metrics(run_dir)
         config_file = run_dir / "config_resolved.yaml"
         if "batch_size" not in metrics and config_file.exists():  # runs older than the key
             metrics["batch_size"] = OmegaConf.select(OmegaConf.load(config_file), "data.batch_size")
-        record = make_record(metrics, args.name)
+        record = make_record(metrics, args.name, test_eval)
         if args.experiment:
             record["experiment"] = args.experiment
         path = record_path(args.results_dir, record)

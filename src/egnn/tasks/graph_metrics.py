@@ -3,6 +3,9 @@
 - ``bce``: mean over graphs of the per-graph BCE summed over its ordered pairs i != j;
 - ``error``: %Error, wrong entries at threshold 0.5 over all ordered pairs of the split, x100;
 - ``f1``: F1 of the edge class over all ordered pairs of the split.
+
+Models with a random input (EGNN, Radial Field, Noise-GNN) give a different reconstruction at every
+pass; :class:`DrawnAdjacencyMetrics` measures K independent passes and reports their mean and spread.
 """
 
 from __future__ import annotations
@@ -48,3 +51,28 @@ class AdjacencyMetrics(MetricCollection):
         if self.with_bce:
             out["bce"] = values["bce"]
         return out
+
+
+class DrawnAdjacencyMetrics(torch.nn.ModuleList):
+    """One :class:`AdjacencyMetrics` per independent pass ("draw") over the split.
+
+    Update draw ``k`` with ``self[k].update(...)``; ``compute()`` -> the mean over draws under each
+    name and, with more than one draw, ``<name>_std`` (standard deviation over draws).
+    """
+
+    def __init__(self, n_draws: int, with_bce: bool = True) -> None:
+        super().__init__(AdjacencyMetrics(with_bce) for _ in range(n_draws))
+
+    def compute(self) -> dict[str, Tensor]:
+        per_draw = [metrics.compute() for metrics in self]
+        out = {}
+        for name in per_draw[0]:
+            values = torch.stack([draw[name] for draw in per_draw])
+            out[name] = values.mean()
+            if len(per_draw) > 1:
+                out[f"{name}_std"] = values.std()
+        return out
+
+    def reset(self) -> None:
+        for metrics in self:
+            metrics.reset()
