@@ -7,8 +7,13 @@ import torch
 
 from egnn.reporting.checkpoint_ensemble import subset_ensemble_mse
 from egnn.reporting.records import main as record_main
+from egnn.reporting.tables import (
+    data_efficiency_table,
+    nbody_ideas_table,
+    nbody_table,
+    replace_between,
+)
 from egnn.reporting.tables import main as tables_main
-from egnn.reporting.tables import nbody_ideas_table, nbody_table, replace_between
 
 METRICS = {
     "experiment": "nbody",
@@ -71,6 +76,7 @@ def test_readme_markers(tmp_path):
     readme.write_text(
         "intro\n<!-- nbody-table:start -->\nold\n<!-- nbody-table:end -->\n"
         "<!-- nbody-ideas-table:start -->\n<!-- nbody-ideas-table:end -->\n"
+        "<!-- nbody-data-efficiency-table:start -->\n<!-- nbody-data-efficiency-table:end -->\n"
         "<!-- qm9-table:start -->\n<!-- qm9-table:end -->\n"
         "<!-- autoencoder-table:start -->\n<!-- autoencoder-table:end -->\n"
         "<!-- benchmark-table:start -->\n<!-- benchmark-table:end -->\nend\n"
@@ -110,6 +116,18 @@ def test_data_efficiency_records_and_plot(tmp_path):
     assert points["egnn"] == [(100, 0.01), (200, 0.005), (400, 0.0025)]
     out = plot_data_efficiency(results, tmp_path / "plot.png")
     assert out.stat().st_size > 1000
+    table = data_efficiency_table(results)
+    assert "| 200 | **0.0050** (best 200 of 400, early stop) | 0.0100 (best 200 of 400" in table
+
+
+def test_stop_label_reads_old_records_from_their_command():
+    from egnn.reporting.tables import stop_label
+
+    assert stop_label({"stopped_by": "max_time"}) == "time budget"
+    budget = "train.py -m trainer.max_time=00:02:05:00"  # 7,500 s
+    assert stop_label({"command": budget, "train_time_s": 7500.5, "epochs": 900}) == "time budget"
+    assert stop_label({"command": budget, "train_time_s": 3000, "epochs": 900}) == "early stop"
+    assert stop_label({"command": "train.py", "epochs": 10000}) == "epoch cap"
 
 
 def test_learning_curve_plot(tmp_path):

@@ -52,6 +52,7 @@ def test_short_training_writes_run_folder(make_cfg):
     assert (run_dir / "checkpoints" / "last.ckpt").exists()
     assert Path(metrics["best_checkpoint"]).exists()
     assert metrics["epochs"] == 3 and metrics["best_epoch"] in (0, 1, 2)
+    assert metrics["stopped_by"] == "max_epochs"
     # The learning curve carries the wall clock of every validation (time to accuracy).
     clock = [r["time/train_s"] for r in read_rows(run_dir / "csv" / "metrics.csv")]
     times = [float(t) for t in clock if t != ""]
@@ -131,3 +132,18 @@ def test_last_checkpoint_follows_the_latest_validation_not_the_best(make_cfg):
     last = torch.load(checkpoints / "last.ckpt", weights_only=True)
     assert last["epoch"] == metrics["epochs"] - 1 == 2
     assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch_00000.ckpt", "last.ckpt"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        # lr 0: no validation improves on the first, so patience 1 stops at the third epoch.
+        (("model.optimizer.lr=0.0", "callbacks.early_stopping.patience=1"), "early_stopping"),
+        (("trainer.max_time=00:00:00:01", "trainer.limit_train_batches=30"), "max_time"),
+    ],
+)
+def test_metrics_say_why_training_stopped(make_cfg, overrides, reason):
+    limits = ("limit_train_batches=3", "limit_val_batches=2", "limit_test_batches=2")
+    trainer = [f"trainer.{o}" for o in (*limits, "check_val_every_n_epoch=1", "max_epochs=1000")]
+    metrics = train(make_cfg(*trainer, *overrides))
+    assert metrics["stopped_by"] == reason and metrics["epochs"] < 1000

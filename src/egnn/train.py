@@ -16,6 +16,7 @@ import hydra
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
+from pytorch_lightning.callbacks import EarlyStopping, Timer
 
 from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.callbacks import WallClock
@@ -65,6 +66,23 @@ def _train_time_s(trainer: pl.Trainer, this_process_s: float) -> float:
     resumed run adds the time before its checkpoint), else this process's ``fit`` call."""
     clocks = [c for c in trainer.callbacks if isinstance(c, WallClock)]
     return clocks[0].elapsed_s() if clocks else this_process_s
+
+
+def stop_reason(trainer: pl.Trainer) -> str:
+    """Why ``fit`` ended: ``early_stopping``, ``max_time`` (the trainer's time budget),
+    ``max_epochs``, ``interrupted`` or ``other`` (e.g. ``max_steps``)."""
+    if trainer.interrupted:
+        return "interrupted"
+    callbacks = trainer.callbacks
+    if any(isinstance(c, EarlyStopping) and c.stopped_epoch > 0 for c in callbacks):
+        return "early_stopping"
+    for timer in (c for c in callbacks if isinstance(c, Timer)):
+        remaining = timer.time_remaining("train")
+        if remaining is not None and remaining <= 0:
+            return "max_time"
+    if trainer.max_epochs is not None and trainer.current_epoch >= trainer.max_epochs:
+        return "max_epochs"
+    return "other"
 
 
 def _best_checkpoint(trainer: pl.Trainer) -> str | None:
@@ -161,6 +179,7 @@ def train(cfg: DictConfig) -> dict:
         if getattr(datamodule, "data_stats", None):
             atomic_write_json(output_dir / "data_stats.json", datamodule.data_stats)
         metrics["epochs"] = trainer.current_epoch
+        metrics["stopped_by"] = stop_reason(trainer)
         metrics["time_per_epoch_s"] = metrics["train_time_s"] / max(trainer.current_epoch, 1)
         metrics.update(
             {k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("val/")}

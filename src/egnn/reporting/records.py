@@ -30,6 +30,7 @@ KEPT = (
     "git_commit",
     "epochs",
     "best_epoch",
+    "stopped_by",
     "train_time_s",
     "time_per_epoch_s",
     "forward_time_s",

@@ -2,6 +2,7 @@
 
 ``python -m egnn.reporting.tables --readme README.md`` rewrites the text between the markers
 ``<!-- nbody-table:start -->`` / ``<!-- nbody-table:end -->``, ``<!-- nbody-ideas-table:... -->``,
+``<!-- nbody-data-efficiency-table:... -->``,
 ``<!-- qm9-table:... -->``
 ``<!-- autoencoder-table:... -->`` and ``<!-- benchmark-table:... -->``.
 """
@@ -96,6 +97,78 @@ def nbody_ideas_table(results_dir: Path) -> str:
             f"{run.get('best_epoch', '—')} | {run.get('train_time_s', 0) / 60:.1f} min | "
             f"`{run.get('command', '')}` |"
         )
+    return "\n".join(lines)
+
+
+STOP_LABELS = {
+    "early_stopping": "early stop",
+    "max_epochs": "epoch cap",
+    "max_time": "time budget",
+    "interrupted": "interrupted",
+}
+
+
+def _duration_s(value: str) -> float:
+    """Seconds of a Lightning ``max_time`` string ``DD:HH:MM:SS``."""
+    days, hours, minutes, seconds = (int(part) for part in value.split(":"))
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def stop_label(record: dict, max_epochs: int = 10000) -> str:
+    """How a run ended (its ``stopped_by``). Records older than that key are read from their
+    command (a ``trainer.max_time`` the training time reached) and epochs (the cap)."""
+    reason = record.get("stopped_by")
+    if reason is None:
+        budget = next(
+            (
+                _duration_s(arg.split("=", 1)[1])
+                for arg in record.get("command", "").split()
+                if arg.startswith("trainer.max_time=")
+            ),
+            None,
+        )
+        if budget is not None and record.get("train_time_s", 0) >= 0.98 * budget:
+            reason = "max_time"
+        elif record.get("epochs", 0) >= max_epochs:
+            reason = "max_epochs"
+        else:
+            reason = "early_stopping"
+    return STOP_LABELS.get(reason, reason)
+
+
+def data_efficiency_table(results_dir: Path) -> str:
+    """Markdown table of the data-efficiency grid (``results/nbody_data_efficiency/``): test MSE
+    per training-set size and model (mean over seeds; the lowest of a size in bold), with the best
+    epoch, the epochs run and how the run ended."""
+    records = load_records(results_dir, "nbody_data_efficiency")
+    models = [m for m in ("egnn", "rf", "gnn") if m in records] + sorted(
+        set(records) - {"egnn", "rf", "gnn"}
+    )
+    if not models:
+        return "No run yet (records go to `results/nbody_data_efficiency/`)."
+    sizes = sorted({r["n_train"] for runs in records.values() for r in runs})
+    labels = [paper.NBODY.get(m, {}).get("label", m) for m in models]
+    lines = [
+        "| Training trajectories | " + " | ".join(labels) + " |",
+        "|---|" + "---|" * len(models),
+    ]
+    for size in sizes:
+        runs = {m: [r for r in records[m] if r["n_train"] == size] for m in models}
+        means = {m: statistics.mean(r["test/mse"] for r in rs) for m, rs in runs.items() if rs}
+        cells = []
+        for model in models:
+            if model not in means:
+                cells.append("not run")
+                continue
+            value = format(means[model], ".4f")
+            if means[model] == min(means.values()):
+                value = f"**{value}**"
+            ends = "; ".join(
+                f"best {r.get('best_epoch', '?')} of {r.get('epochs', '?')}, {stop_label(r)}"
+                for r in runs[model]
+            )
+            cells.append(f"{value} ({ends})")
+        lines.append(f"| {size} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -297,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     tables = {
         "nbody-table": nbody_table(args.results_dir),
         "nbody-ideas-table": nbody_ideas_table(args.results_dir),
+        "nbody-data-efficiency-table": data_efficiency_table(args.results_dir),
         "qm9-table": qm9_table(args.results_dir),
         "autoencoder-table": autoencoder_table(args.results_dir),
         "benchmark-table": benchmark_table(args.results_dir),
