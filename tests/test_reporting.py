@@ -181,7 +181,7 @@ def test_record_takes_its_test_metrics_from_an_eval_of_the_run(tmp_path):
     assert record["test_draws"] == 10 and record["test_command"] == tested["command"]
     assert record["epochs"] == 100  # the training facts stay the run's
     row = next(line for line in autoencoder_table(results).splitlines() if "| EGNN |" in line)
-    assert row.split(" | ")[5:11] == ["0.08", "0.999", "0.999", "1", "1", "10"]
+    assert row.split(" | ")[5:11] == ["0.083", "0.999", "0.999", "1", "1", "10"]
     other = _ae_run(tmp_path, "other", batch_size=1)
     with pytest.raises(SystemExit, match="not a checkpoint of"):
         record_main([str(other), "--test-from", str(evaluation), "--results-dir", str(results)])
@@ -246,7 +246,7 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
         "2.14",
         "2.00",
         "0.06",
-        "0.04",
+        "0.040",
         "0.999",
         "1.000",
         "1",
@@ -256,14 +256,14 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
         "2.14",
         "2.00",
         "0.06",
-        "0.05",
+        "0.050",
         "0.999",
         "1.000",
         "1",
         "8",
     ]
     base = next(line for line in table.splitlines() if "Community Small | Baseline" in line)
-    assert "| — | — | 31.79 | 31.79 |" in base
+    assert "| — | — | 31.79 | 31.790 |" in base
     assert "| Erdos-Renyi | EGNN | 1.65 | not run |" in table
     figures = plot_autoencoder_sweeps(results)
     assert [f.name for f in figures] == ["sparsity.png", "embedding.png"]

@@ -45,12 +45,14 @@ KEPT = (
 def make_record(metrics: dict, name: str | None = None, test_eval: dict | None = None) -> dict:
     """The committed subset of a run's metrics; ``name`` overrides the model name (variants);
     ``test_eval``, the ``metrics.json`` of an ``eval.py`` run of this run's checkpoint, replaces
-    the test metrics (e.g. a mean over several draws) and adds its command as ``test_command``."""
+    the test metrics (e.g. a mean over several draws) and adds its command and commit as
+    ``test_command`` and ``test_git_commit``."""
     record = {key: metrics[key] for key in KEPT if key in metrics}
     test_source = test_eval if test_eval is not None else metrics
     record.update({k: v for k, v in test_source.items() if k.startswith("test/")})
     if test_eval is not None:
         record["test_command"] = test_eval.get("command")
+        record["test_git_commit"] = test_eval.get("git_commit")
         record["test_draws"] = test_eval.get("test_draws")
     if name:
         record["model"] = name

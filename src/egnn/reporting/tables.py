@@ -232,7 +232,7 @@ def autoencoder_table(results_dir: Path) -> str:
                     f"| {dataset} | {label} "
                     f"| {'—' if ref['test/bce'] is None else ref['test/bce']} "
                     f"| {ours('test/bce', '.2f')} | {ref['test/error']} "
-                    f"| {ours('test/error', '.2f')} | {ref['test/f1']:.3f} "
+                    f"| {ours('test/error', '.3f')} | {ref['test/f1']:.3f} "
                     f"| {ours('test/f1', '.3f')} | {len(runs) or '—'} | {batch} | {passes} "
                     f"| {epochs} "
                     f"| {mean_std(wall, '.0f') + ' min' if wall else '—'} |"
