@@ -264,10 +264,12 @@ def test_each_model_trains_end_to_end(tmp_path, graph_data_dir, model):
     for key in ("test/bce", "test/error", "test/f1", "val/bce_best", "forward_time_s"):
         assert math.isfinite(metrics[key]), key
     assert 0.0 <= metrics["test/error"] <= 100.0 and 0.0 <= metrics["test/f1"] <= 1.0
-    # The experiment tests over 10 draws of the random input; the GNN has none to redraw.
+    # The experiment tests over 10 draws of the random input; the GNN has none: one exact pass.
     assert cfg.model.test_draws == 10
-    spread = metrics["test/bce_std"] / metrics["test/bce"]  # float32 rounding alone: ~1e-7
-    assert spread < 1e-6 if model == "ae_gnn" else spread > 1e-4
+    if model == "ae_gnn":
+        assert metrics["test_draws"] == 1 and "test/bce_std" not in metrics
+    else:
+        assert metrics["test_draws"] == 10 and metrics["test/bce_std"] > 0.0
 
 
 def test_baseline_runs_without_training(tmp_path, graph_data_dir):

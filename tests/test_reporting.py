@@ -117,7 +117,7 @@ def test_data_efficiency_records_and_plot(tmp_path):
     out = plot_data_efficiency(results, tmp_path / "plot.png")
     assert out.stat().st_size > 1000
     table = data_efficiency_table(results)
-    assert "| 200 | **0.0050** (best 200 of 400, early stop) | 0.0100 (best 200 of 400" in table
+    assert "| 200 | **0.0050** (best epoch 200, 400 epochs, early stop) | 0.0100 (best" in table
 
 
 def test_stop_label_reads_old_records_from_their_command():
@@ -128,6 +128,8 @@ def test_stop_label_reads_old_records_from_their_command():
     assert stop_label({"command": budget, "train_time_s": 7500.5, "epochs": 900}) == "time budget"
     assert stop_label({"command": budget, "train_time_s": 3000, "epochs": 900}) == "early stop"
     assert stop_label({"command": "train.py", "epochs": 10000}) == "epoch cap"
+    odd = {"command": "train.py trainer.max_time={days:1}", "train_time_s": 9.0, "epochs": 5}
+    assert stop_label(odd) == "early stop"  # an unreadable budget is not an error
 
 
 def test_learning_curve_plot(tmp_path):
@@ -162,11 +164,12 @@ def test_record_takes_its_test_metrics_from_an_eval_of_the_run(tmp_path):
     from egnn.reporting.tables import autoencoder_table
 
     results = tmp_path / "results"
-    run = _ae_run(tmp_path, "egnn_b1", batch_size=1, **{"test/error": 0.107})
+    best = str(tmp_path / "egnn_b1" / "checkpoints" / "epoch_00097.ckpt")
+    run = _ae_run(tmp_path, "egnn_b1", batch_size=1, best_checkpoint=best, **{"test/error": 0.107})
     evaluation = tmp_path / "eval"
     evaluation.mkdir()
     tested = {
-        "checkpoint": str(run / "checkpoints" / "epoch_00097.ckpt"),
+        "checkpoint": best,
         "command": "eval.py ckpt_path=... test_draws=10",
         "test_draws": 10,
         "test/error": 0.083,
@@ -182,9 +185,9 @@ def test_record_takes_its_test_metrics_from_an_eval_of_the_run(tmp_path):
     assert record["epochs"] == 100  # the training facts stay the run's
     row = next(line for line in autoencoder_table(results).splitlines() if "| EGNN |" in line)
     assert row.split(" | ")[5:11] == ["0.083", "0.999", "0.999", "1", "1", "10"]
-    other = _ae_run(tmp_path, "other", batch_size=1)
-    with pytest.raises(SystemExit, match="not a checkpoint of"):
-        record_main([str(other), "--test-from", str(evaluation), "--results-dir", str(results)])
+    last = _ae_run(tmp_path, "last", batch_size=1, best_checkpoint=best.replace("97", "99"))
+    with pytest.raises(SystemExit, match="not the best checkpoint of"):
+        record_main([str(last), "--test-from", str(evaluation), "--results-dir", str(results)])
 
 
 def test_autoencoder_table_and_sweep_records(tmp_path):

@@ -17,6 +17,7 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.callbacks import EarlyStopping, Timer
+from pytorch_lightning.callbacks.early_stopping import EarlyStoppingReason
 
 from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.callbacks import WallClock
@@ -68,19 +69,29 @@ def _train_time_s(trainer: pl.Trainer, this_process_s: float) -> float:
     return clocks[0].elapsed_s() if clocks else this_process_s
 
 
+EARLY_STOPPING_REASONS = {
+    EarlyStoppingReason.PATIENCE_EXHAUSTED: "early_stopping",
+    EarlyStoppingReason.STOPPING_THRESHOLD: "stopping_threshold",
+    EarlyStoppingReason.DIVERGENCE_THRESHOLD: "divergence_threshold",
+    EarlyStoppingReason.NON_FINITE_METRIC: "non_finite_metric",
+}
+
+
 def stop_reason(trainer: pl.Trainer) -> str:
-    """Why ``fit`` ended: ``early_stopping``, ``max_time`` (the trainer's time budget),
-    ``max_epochs``, ``interrupted`` or ``other`` (e.g. ``max_steps``)."""
-    if trainer.interrupted:
-        return "interrupted"
-    callbacks = trainer.callbacks
-    if any(isinstance(c, EarlyStopping) and c.stopped_epoch > 0 for c in callbacks):
-        return "early_stopping"
-    for timer in (c for c in callbacks if isinstance(c, Timer)):
-        remaining = timer.time_remaining("train")
-        if remaining is not None and remaining <= 0:
-            return "max_time"
-    if trainer.max_epochs is not None and trainer.current_epoch >= trainer.max_epochs:
+    """Why ``fit`` ended: ``early_stopping`` (patience), ``stopping_threshold``,
+    ``divergence_threshold``, ``non_finite_metric``, ``max_time`` (the trainer's time budget),
+    ``max_epochs`` or ``other`` (e.g. ``max_steps``)."""
+    if trainer.should_stop:  # a callback asked to stop: early stopping or the time budget
+        for callback in trainer.callbacks:
+            if isinstance(callback, EarlyStopping) and callback.stopping_reason in (
+                EARLY_STOPPING_REASONS
+            ):
+                return EARLY_STOPPING_REASONS[callback.stopping_reason]
+        for timer in (c for c in trainer.callbacks if isinstance(c, Timer)):
+            remaining = timer.time_remaining("train")
+            if remaining is not None and remaining <= 0:
+                return "max_time"
+    if trainer.max_epochs is not None and 0 <= trainer.max_epochs <= trainer.current_epoch:
         return "max_epochs"
     return "other"
 
@@ -126,7 +137,7 @@ def run_metadata(
         "embedding_nf": OmegaConf.select(cfg, "model.net.embedding_nf"),
         "target": OmegaConf.select(cfg, "data.target"),
         "data_seed": getattr(datamodule, "data_seed", None),
-        "test_draws": model.hparams.get("test_draws"),
+        "test_draws": getattr(model, "test_draws", None),
         "run_dir": str(output_dir),
         "machine": machine(),
     }

@@ -56,10 +56,13 @@ class WeightedDistanceDecoder(nn.Module):
 class GraphAutoencoder(nn.Module):
     """Base: ``forward`` = ``decoder(encode(...))``; subclasses define ``encode`` -> z [N, K].
 
-    ``probabilistic`` is False for a model whose outputs are hard decisions (its BCE is undefined).
+    ``probabilistic`` is False for a model whose outputs are hard decisions (its BCE is undefined);
+    ``random_input`` is True for a model that draws a random input at every pass (its outputs
+    differ from pass to pass).
     """
 
     probabilistic = True
+    random_input = False
     decoder: nn.Module
 
     def encode(self, node_attr: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
@@ -84,6 +87,7 @@ class GNNAutoencoder(GraphAutoencoder):
     ) -> None:
         super().__init__()
         self.noise_nf = noise_nf if noise else 0
+        self.random_input = bool(self.noise_nf)
         in_nf = self.noise_nf or 1
         self.gnn = GNN(
             in_nf, hidden_nf, embedding_nf, in_edge_nf=1, n_layers=n_layers, mlp_decoder=False
@@ -103,6 +107,8 @@ class CoordinateAutoencoder(GraphAutoencoder):
     drawn by :meth:`initial_coords` at every pass, moved by :meth:`move`; the embedding is the
     final x, decoded by :class:`DistanceDecoder`. The logits are invariant to any orthogonal map
     of the initial points (rotations and reflections)."""
+
+    random_input = True
 
     def __init__(self, embedding_nf: int) -> None:
         super().__init__()
@@ -183,6 +189,7 @@ class EmptyGraphBaseline(nn.Module):
     nothing to train)."""
 
     probabilistic = False
+    random_input = False
 
     def forward(self, node_attr: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
         return torch.full(

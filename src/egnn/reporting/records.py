@@ -144,13 +144,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.test_from and len(args.run_dirs) != 1:
         raise SystemExit(f"error: --test-from takes one run folder, got {len(args.run_dirs)}")
     test_eval = read_metrics(args.test_from) if args.test_from else None
-    if test_eval is not None and Path(test_eval.get("checkpoint", "")).parent.parent.resolve() != (
-        args.run_dirs[0].resolve()
-    ):
-        raise SystemExit(
-            f"error: {args.test_from} evaluated {test_eval.get('checkpoint')!r}, not a checkpoint"
-            f" of {args.run_dirs[0]}"
-        )
+    if test_eval is not None:
+        best = read_metrics(args.run_dirs[0]).get("best_checkpoint")
+        tested = test_eval.get("checkpoint")
+        if not best or not tested or Path(tested).resolve() != Path(best).resolve():
+            raise SystemExit(
+                f"error: {args.test_from} evaluated {tested!r}, not the best checkpoint of"
+                f" {args.run_dirs[0]} ({best!r}), whose training facts the record keeps"
+            )
     for run_dir in args.run_dirs:
         metrics = read_metrics(run_dir)
         config_file = run_dir / "config_resolved.yaml"

@@ -102,21 +102,26 @@ def nbody_ideas_table(results_dir: Path) -> str:
 
 STOP_LABELS = {
     "early_stopping": "early stop",
+    "stopping_threshold": "target reached",
     "max_epochs": "epoch cap",
     "max_time": "time budget",
-    "interrupted": "interrupted",
 }
 
 
-def _duration_s(value: str) -> float:
-    """Seconds of a Lightning ``max_time`` string ``DD:HH:MM:SS``."""
-    days, hours, minutes, seconds = (int(part) for part in value.split(":"))
+def _duration_s(value: str) -> float | None:
+    """Seconds of a Lightning ``max_time`` string ``DD:HH:MM:SS`` (None when not that form)."""
+    try:
+        days, hours, minutes, seconds = (int(part) for part in value.strip("'\"").split(":"))
+    except ValueError:
+        return None
     return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
 def stop_label(record: dict, max_epochs: int = 10000) -> str:
     """How a run ended (its ``stopped_by``). Records older than that key are read from their
-    command (a ``trainer.max_time`` the training time reached) and epochs (the cap)."""
+    command (a ``trainer.max_time`` the training time reached) and epochs (``max_epochs``, the
+    cap); any other old record is taken as early-stopped (what every run of the grids without
+    a budget did before the key existed)."""
     reason = record.get("stopped_by")
     if reason is None:
         budget = next(
@@ -164,7 +169,8 @@ def data_efficiency_table(results_dir: Path) -> str:
             if means[model] == min(means.values()):
                 value = f"**{value}**"
             ends = "; ".join(
-                f"best {r.get('best_epoch', '?')} of {r.get('epochs', '?')}, {stop_label(r)}"
+                f"best epoch {r.get('best_epoch', '?')}, {r.get('epochs', '?')} epochs,"
+                f" {stop_label(r)}"
                 for r in runs[model]
             )
             cells.append(f"{value} ({ends})")
@@ -211,14 +217,17 @@ def autoencoder_table(results_dir: Path) -> str:
         records = load_records(results_dir, experiment)
         for name, label in paper.AUTOENCODER_LABELS.items():
             ref = paper.AUTOENCODER[experiment][name]
-            # One row per graphs-per-step setting: runs of different protocols are never averaged.
-            by_batch = defaultdict(list)
+            # One row per graphs-per-step setting and number of test passes: runs of different
+            # protocols are never averaged.
+            by_setting = defaultdict(list)
             for run in records.get(name, []):
-                by_batch[run.get("batch_size", "?")].append(run)
+                setting = (run.get("batch_size", "?"), run.get("test_draws") or 1)
+                by_setting[setting].append(run)
             ordered = sorted(
-                by_batch.items(), key=lambda kv: (not isinstance(kv[0], int), str(kv[0]).zfill(6))
+                by_setting.items(),
+                key=lambda kv: (not isinstance(kv[0][0], int), str(kv[0][0]).zfill(6), kv[0][1]),
             )
-            for batch, runs in ordered or [("—", [])]:
+            for (batch, passes), runs in ordered or [(("—", "—"), [])]:
 
                 def ours(key: str, fmt: str, runs=runs) -> str:
                     values = [r[key] for r in runs if key in r]
@@ -226,8 +235,6 @@ def autoencoder_table(results_dir: Path) -> str:
 
                 epochs = ours("epochs", ".0f") if any(r.get("epochs") for r in runs) else "—"
                 wall = [r["train_time_s"] / 60 for r in runs if r.get("train_time_s")]
-                # Passes over the test split, each with fresh random inputs (mean reported).
-                passes = ", ".join(sorted({str(r.get("test_draws") or 1) for r in runs})) or "—"
                 lines.append(
                     f"| {dataset} | {label} "
                     f"| {'—' if ref['test/bce'] is None else ref['test/bce']} "

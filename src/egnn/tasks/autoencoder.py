@@ -25,7 +25,8 @@ class GraphAutoencoderTask(Task):
 
     ``test_draws``: independent passes over the test split (the random initial coordinates or noise
     are redrawn at each); ``test/<name>`` is their mean and, with more than one, ``test/<name>_std``
-    their standard deviation. Validation is one pass, as in the paper.
+    their standard deviation. A model without random input (GNN, baseline) makes one pass, which
+    is exact; ``self.test_draws`` is the number made. Validation is one pass, as in the paper.
     """
 
     val_metric = "bce"
@@ -48,7 +49,8 @@ class GraphAutoencoderTask(Task):
         probabilistic = getattr(self.net, "probabilistic", True)
         self.val_metric = "bce" if probabilistic else "error"
         self.val_error = AdjacencyMetrics(with_bce=probabilistic)
-        self.test_error = DrawnAdjacencyMetrics(test_draws, with_bce=probabilistic)
+        self.test_draws = test_draws if self.net.random_input else 1
+        self.test_error = DrawnAdjacencyMetrics(self.test_draws, with_bce=probabilistic)
 
     def forward(self, batch: dict) -> torch.Tensor:
         """Logits [E] of the adjacency entries of every ordered pair of the batch."""
