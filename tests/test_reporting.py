@@ -313,7 +313,7 @@ def test_report_folder(tmp_path, nbody_data_dir):
     assert "- job 1 (model.optimizer.lr=0.0005): test/mse 0.02, val/mse_best 0.0105" in text
     assert "Optuna's best: model.optimizer.lr=0.0005 (value 0.0105)" in text
     assert f"python scripts/report.py --sweeps {sweep}" in text  # how to make it again
-    for title in ("paper Table 2", "paper Table 3", "paper Table 4"):
+    for title in ("paper Table 2", "paper Fig. 3", "paper Table 3", "paper Table 4"):
         assert title in text
     assert "| EGNN | 0.0071 | 0.0070 |" in text
     assert (out / "tables" / "nbody.csv").read_text().startswith("Model,Paper MSE,")

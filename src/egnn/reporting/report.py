@@ -249,6 +249,10 @@ def write_report(
             "N-body beyond the paper: each idea for experiment=nbody_plus",
             tables.nbody_ideas_table(results_dir),
         ),
+        "nbody_data_efficiency": (
+            "N-body data efficiency (paper Fig. 3)",
+            tables.data_efficiency_table(results_dir),
+        ),
         "autoencoder": ("Graph autoencoder (paper Table 3)", tables.autoencoder_table(results_dir)),
         "qm9": ("QM9 (paper Table 4)", tables.qm9_table(results_dir)),
     }
