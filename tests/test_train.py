@@ -137,7 +137,7 @@ def test_last_checkpoint_follows_the_latest_validation_not_the_best(make_cfg):
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
-        # lr 0: no validation improves on the first, so patience 1 stops at the third epoch.
+        # lr 0: no validation improves on the first, so patience 1 stops at the second one.
         (("model.optimizer.lr=0.0", "callbacks.early_stopping.patience=1"), "early_stopping"),
         (("callbacks.early_stopping.stopping_threshold=1e9",), "stopping_threshold"),
         (("trainer.max_time=00:00:00:01", "trainer.limit_train_batches=30"), "max_time"),

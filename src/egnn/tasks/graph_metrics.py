@@ -56,8 +56,9 @@ class AdjacencyMetrics(MetricCollection):
 class DrawnAdjacencyMetrics(torch.nn.ModuleList):
     """One :class:`AdjacencyMetrics` per independent pass ("draw") over the split.
 
-    Update draw ``k`` with ``self[k].update(...)``; ``compute()`` -> the mean over draws under each
-    name and, with more than one draw, ``<name>_std`` (standard deviation over draws).
+    Update draw ``k`` with ``self[k].update(logits [E], target [E], edge_graph [E], n_graphs)``;
+    ``compute()`` -> 0-d tensors: the mean over draws under each name and, with more than one
+    draw, ``<name>_std`` (the sample standard deviation over draws, ddof 1).
     """
 
     def __init__(self, n_draws: int, with_bce: bool = True) -> None:
