@@ -27,6 +27,10 @@ OPTIONS = [
     {"coord_clamp": None},
     {"update_coords": False, "attention": True},
     {"velocity": True, "dropout": 0.3},  # evaluation mode: dropout off
+    # The first layer reads the raw 4 input features (no residual there). With this test's large
+    # coordinate weights its messages pass 100, where the release's elementwise clamp (not
+    # rotation-equivariant) would act, so the clamp is off.
+    {"embed_input": False, "coord_clamp": None},
 ]
 
 
@@ -166,12 +170,23 @@ def test_bad_inputs_raise_clear_errors(kwargs, call, match):
         ({"coord_agg": "max"}, "coord_agg must be one of"),
         ({"velocity": True, "update_coords": False}, "velocity=True needs update_coords"),
         ({"dropout": 1.0}, r"dropout must lie in \[0, 1\), got 1.0"),
+        ({"embed_input": False, "velocity": True}, "velocity=True reads .* got in_nf=4"),
     ],
 )
 def test_bad_options_raise_clear_errors(kwargs, match):
     args = {"in_node_nf": 4, "hidden_nf": 8, "out_node_nf": 2, **kwargs}
     with pytest.raises(ValueError, match=match):
         EGNN(**args)
+
+
+def test_first_layer_without_embedding_reads_the_raw_features():
+    net = EGNN(1, 8, None, in_edge_nf=1, n_layers=2, embed_input=False)
+    first, second = net.layers
+    assert net.embedding_in is None and not first.residual and second.residual
+    assert first.edge_mlp[0].in_features == 1 + 1 + 1 + 1  # h_i, h_j, d_ij, a_ij
+    assert first.node_mlp[0].in_features == 1 + 8
+    with pytest.raises(ValueError, match="residual=True .* got in_nf=1, hidden_nf=8"):
+        EGCL(8, edge_attr_nf=1, in_nf=1)
 
 
 def test_egcl_shapes_any_dimension():

@@ -193,13 +193,15 @@ def test_batch_loss_is_the_mean_of_single_graph_losses(graph_data_dir):
     assert together.item() == pytest.approx(sum(x.item() for x in alone) / 3, rel=1e-5)
 
 
-@pytest.mark.parametrize("name", ["egnn", "rf"])
-def test_logits_invariant_to_orthogonal_maps_of_the_initial_points(graph_data_dir, name):
+@pytest.mark.parametrize(
+    ("name", "options"), [("egnn", {}), ("egnn", {"embed_input": False}), ("rf", {})]
+)
+def test_logits_invariant_to_orthogonal_maps_of_the_initial_points(graph_data_dir, name, options):
     torch.manual_seed(0)
     batch = collate_graphs(
         list(AdjacencyDataset(load_split(graph_data_dir, "community_small", "test")[:2]))
     )
-    model = build_autoencoder(name).double()
+    model = build_autoencoder(name, **options).double()
     h = batch[K.NODE_ATTR].double()
     x = torch.randn(batch[K.NUM_NODES], 8, dtype=torch.float64)
     q = random_orthogonal(8, True, torch.Generator().manual_seed(1))

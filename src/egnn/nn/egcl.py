@@ -34,7 +34,7 @@ class EGCL(GCL):
     the concatenated layer, so the result is the same function.
 
     Args:
-        hidden_nf: node feature size F (input and output).
+        hidden_nf: node feature size F (output, and input unless ``in_nf`` is given).
         edge_attr_nf: size A of the edge attributes :math:`a_{ij}` (0 for none).
         act: activation module class (default SiLU).
         residual: add :math:`h_i` to :math:`\phi_h` (eq. 6); on in all paper runs.
@@ -50,9 +50,12 @@ class EGCL(GCL):
         norm_eps: added under the square root with ``normalize`` (no NaN gradient at zero distance).
         dropout: probability of zeroing each message feature :math:`m_{ij}` in training (a
             regulariser; the masks are E(n)-invariant, and evaluation is deterministic).
+        in_nf: input node feature size F_in (default F; another size needs ``residual=False``
+            and no velocity): a first layer fed the raw node features, as in the release's graph
+            autoencoder.
 
     Shapes:
-        h: [N, F]; x: [N, D]; edge_index: [2, E]; edge_attr: [E, A]; vel: [N, D];
+        h: [N, F_in]; x: [N, D]; edge_index: [2, E]; edge_attr: [E, A]; vel: [N, D];
         coord_count: [N, 1] (optional precomputed in-degree, clamped to >= 1).
         Returns h' [N, F] and x' [N, D].
     """
@@ -73,6 +76,7 @@ class EGCL(GCL):
         coord_clamp: float | None = 100.0,
         norm_eps: float = 1e-8,
         dropout: float = 0.0,
+        in_nf: int | None = None,
     ) -> None:
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
@@ -82,9 +86,19 @@ class EGCL(GCL):
             raise ValueError(
                 "velocity=True needs update_coords=True (the velocity moves the coordinates)"
             )
+        if velocity and in_nf not in (None, hidden_nf):
+            raise ValueError(
+                f"velocity=True reads the input features with a width-{hidden_nf} MLP, so it needs"
+                f" in_nf == hidden_nf; got in_nf={in_nf}"
+            )
         # phi_e, the edge gate and phi_h are the GCL's, with d_ij as one more edge scalar.
         super().__init__(
-            hidden_nf, 1 + edge_attr_nf, act=act, residual=residual, attention=attention
+            hidden_nf,
+            1 + edge_attr_nf,
+            act=act,
+            residual=residual,
+            attention=attention,
+            in_nf=in_nf,
         )
         self.hidden_nf = hidden_nf
         self.edge_attr_nf = edge_attr_nf

@@ -32,6 +32,9 @@ class EGNN(nn.Module):
         update_coords: ``False`` gives an E(n)-invariant network (``x_out`` equals ``x``).
         residual, coord_agg, normalize, tanh, coord_range, coord_clamp, norm_eps, act, dropout:
             passed to every :class:`EGCL`.
+        embed_input: ``True``: a ``Linear(in_node_nf -> F)`` embeds h before the first EGCL.
+            ``False``: the first EGCL takes h itself (its input width ``in_node_nf``, no residual),
+            as the release's graph autoencoder does.
         coord_decay: shrink ``x <- x - coord_decay * x`` after every layer (1e-3 in the paper's
             graph autoencoder). Nonzero values keep rotation and reflection equivariance but break
             translation equivariance (the origin becomes special).
@@ -62,6 +65,7 @@ class EGNN(nn.Module):
         act: type[nn.Module] = nn.SiLU,
         coord_decay: float = 0.0,
         dropout: float = 0.0,
+        embed_input: bool = True,
     ) -> None:
         super().__init__()
         if not 0.0 <= coord_decay < 1.0:
@@ -80,13 +84,13 @@ class EGNN(nn.Module):
         self.in_node_nf = in_node_nf
         self.in_edge_nf = in_edge_nf
         self.velocity = velocity
-        self.embedding_in = nn.Linear(in_node_nf, hidden_nf)
+        self.embedding_in = nn.Linear(in_node_nf, hidden_nf) if embed_input else None
         self.layers = nn.ModuleList(
             EGCL(
                 hidden_nf,
                 edge_attr_nf=in_edge_nf,
                 act=act,
-                residual=residual,
+                residual=residual and (embed_input or layer > 0),
                 attention=attention,
                 update_coords=update_coords,
                 velocity=velocity,
@@ -97,8 +101,9 @@ class EGNN(nn.Module):
                 coord_clamp=coord_clamp,
                 norm_eps=norm_eps,
                 dropout=dropout,
+                in_nf=hidden_nf if embed_input or layer > 0 else in_node_nf,
             )
-            for _ in range(n_layers)
+            for layer in range(n_layers)
         )
         self.embedding_out = nn.Linear(hidden_nf, out_node_nf) if out_node_nf is not None else None
 
@@ -138,7 +143,8 @@ class EGNN(nn.Module):
         if self.in_edge_nf == 0:
             edge_attr = None
         coord_count = segment_count(edge_index[0], x.shape[0], x.dtype)
-        h = self.embedding_in(h)
+        if self.embedding_in is not None:
+            h = self.embedding_in(h)
         for layer in self.layers:
             h, x = layer(h, x, edge_index, edge_attr=edge_attr, vel=vel, coord_count=coord_count)
             if self.coord_decay:

@@ -19,11 +19,13 @@ class GCL(nn.Module):
         hidden_nf: node feature size F.
         edge_attr_nf: edge attribute size A.
         act: activation class.
-        residual: add :math:`h_i` (on in the paper's N-body GNN).
+        residual: add :math:`h_i` (on in the paper's N-body GNN; needs ``in_nf == hidden_nf``).
         attention: gate messages by :math:`\sigma(\mathrm{Linear}(m_{ij}))`.
+        in_nf: input node feature size F_in (default F): a first layer fed the raw node
+            features, as the release's graph autoencoder does.
 
     Shapes:
-        h: [N, F]; edge_index: [2, E]; edge_attr: [E, A]; returns [N, F].
+        h: [N, F_in]; edge_index: [2, E]; edge_attr: [E, A]; returns [N, F].
     """
 
     def __init__(
@@ -33,18 +35,25 @@ class GCL(nn.Module):
         act: type[nn.Module] = nn.SiLU,
         residual: bool = True,
         attention: bool = False,
+        in_nf: int | None = None,
     ) -> None:
         super().__init__()
+        in_nf = hidden_nf if in_nf is None else in_nf
+        if residual and in_nf != hidden_nf:
+            raise ValueError(
+                f"residual=True adds the input to the output, so it needs in_nf == hidden_nf;"
+                f" got in_nf={in_nf}, hidden_nf={hidden_nf}"
+            )
         self.residual = residual
         self.edge_mlp = nn.Sequential(
-            nn.Linear(2 * hidden_nf + edge_attr_nf, hidden_nf),
+            nn.Linear(2 * in_nf + edge_attr_nf, hidden_nf),
             act(),
             nn.Linear(hidden_nf, hidden_nf),
             act(),
         )
         self.att_mlp = nn.Sequential(nn.Linear(hidden_nf, 1), nn.Sigmoid()) if attention else None
         self.node_mlp = nn.Sequential(
-            nn.Linear(2 * hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, hidden_nf)
+            nn.Linear(in_nf + hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, hidden_nf)
         )
 
     def edge_model(self, h: Tensor, edge_index: Tensor, edge_attr: Tensor | None) -> Tensor:

@@ -52,7 +52,8 @@ def reference_egcl(layer: EGCL, h: Tensor, x: Tensor, edge_index: Tensor, edge_a
 
 def reference_egnn(net: EGNN, h: Tensor, x: Tensor, edge_index: Tensor, edge_attr=None, vel=None):
     """A whole :class:`EGNN` forward in the concatenation formulation."""
-    h = net.embedding_in(h)
+    if net.embedding_in is not None:
+        h = net.embedding_in(h)
     for layer in net.layers:
         h, x = reference_egcl(layer, h, x, edge_index, edge_attr if net.in_edge_nf else None, vel)
     if net.embedding_out is not None:
