@@ -144,16 +144,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.test_from and len(args.run_dirs) != 1:
         raise SystemExit(f"error: --test-from takes one run folder, got {len(args.run_dirs)}")
     test_eval = read_metrics(args.test_from) if args.test_from else None
-    if test_eval is not None:
-        best = read_metrics(args.run_dirs[0]).get("best_checkpoint")
-        tested = test_eval.get("checkpoint")
-        if not best or not tested or Path(tested).resolve() != Path(best).resolve():
-            raise SystemExit(
-                f"error: {args.test_from} evaluated {tested!r}, not the best checkpoint of"
-                f" {args.run_dirs[0]} ({best!r}), whose training facts the record keeps"
-            )
     for run_dir in args.run_dirs:
         metrics = read_metrics(run_dir)
+        if test_eval is not None:
+            best, tested = metrics.get("best_checkpoint"), test_eval.get("checkpoint")
+            if not best or not tested or Path(tested).resolve() != Path(best).resolve():
+                raise SystemExit(
+                    f"error: {args.test_from} evaluated {tested!r}, not the best checkpoint of"
+                    f" {run_dir} ({best!r}), whose training facts the record keeps"
+                )
         config_file = run_dir / "config_resolved.yaml"
         if "batch_size" not in metrics and config_file.exists():  # runs older than the key
             metrics["batch_size"] = OmegaConf.select(OmegaConf.load(config_file), "data.batch_size")
