@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from egnn.csv_history import STASH_NAME
 from egnn.data.nbody.dataset import generate, split_path
 from egnn.errors import ConfigError
 from egnn.nn import EGNN, fully_connected_edges
@@ -102,6 +103,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, nbody_data_dir
     assert _csv_val_epochs(run_dir) == list(
         range(12)
     )  # the learning curve is complete, no duplicates
+    assert not (run_dir / "csv" / STASH_NAME).exists()
 
 
 def test_same_seed_same_metrics(make_cfg):

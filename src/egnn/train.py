@@ -21,7 +21,7 @@ from pytorch_lightning.callbacks.early_stopping import EarlyStoppingReason
 
 from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.callbacks import WallClock
-from egnn.csv_history import prepend_rows, read_rows
+from egnn.csv_history import restore_history, stash_history
 from egnn.errors import ConfigError
 from egnn.nn.compile import compile_module
 from egnn.provenance import command_line, git_commit, machine
@@ -170,7 +170,7 @@ def train(cfg: DictConfig) -> dict:
     if cfg.get("train", True):
         ckpt_path = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
         csv_path = output_dir / "csv" / "metrics.csv"
-        history = read_rows(csv_path, max_epoch=_checkpoint_epoch(ckpt_path)) if ckpt_path else []
+        history = stash_history(csv_path, _checkpoint_epoch(ckpt_path)) if ckpt_path else []
         if ckpt_path:
             log.info("training in %s, resuming %s", output_dir, ckpt_path)
         else:
@@ -186,7 +186,7 @@ def train(cfg: DictConfig) -> dict:
                 ) from err
             raise
         metrics["train_time_s"] = _train_time_s(trainer, time.perf_counter() - start)
-        prepend_rows(csv_path, history)
+        restore_history(csv_path, history)
         if getattr(datamodule, "data_stats", None):
             atomic_write_json(output_dir / "data_stats.json", datamodule.data_stats)
         metrics["epochs"] = trainer.current_epoch
