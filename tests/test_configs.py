@@ -64,6 +64,15 @@ def test_nbody_experiment_is_the_papers_protocol(tmp_path):
     assert cfg.callbacks.early_stopping.patience > 0
 
 
+def test_nbody_full_is_the_release_protocol_without_early_stopping(tmp_path):
+    full = compose_config(["experiment=nbody_full", "model=gnn"], tmp_path)
+    paper = compose_config(["experiment=nbody", "model=gnn"], tmp_path)
+    callbacks = [type(c).__name__ for c in instantiate_dict(full.callbacks)]
+    assert "EarlyStopping" not in callbacks and "ModelCheckpoint" in callbacks
+    assert full.task_name == "nbody"  # records beside experiment=nbody's
+    assert full.trainer == paper.trainer and full.model == paper.model and full.data == paper.data
+
+
 @pytest.mark.parametrize("logger", _options("logger"))
 def test_logger_presets(logger, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
