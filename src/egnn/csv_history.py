@@ -39,11 +39,6 @@ def write_rows(path: Path, rows: list[dict]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def _first_epoch(rows: list[dict]) -> float:
-    epochs = [float(r["epoch"]) for r in rows if r.get("epoch", "") != ""]
-    return min(epochs, default=float("inf"))
-
-
 def stash_history(csv_path: Path, max_epoch: int) -> list[dict]:
     """Save and return the learning curve up to ``max_epoch`` (the checkpoint's epoch) before a resume.
 
@@ -51,8 +46,9 @@ def stash_history(csv_path: Path, max_epoch: int) -> list[dict]:
     first epoch, followed by the current CSV's rows; all with ``epoch <= max_epoch``.
     """
     stash = csv_path.with_name(STASH_NAME)
-    current = read_rows(csv_path, max_epoch)
-    earlier = [r for r in read_rows(stash, max_epoch) if float(r["epoch"]) < _first_epoch(current)]
+    current = read_rows(csv_path, max_epoch)  # every row read with max_epoch has an epoch
+    first = min((float(r["epoch"]) for r in current), default=float("inf"))
+    earlier = [r for r in read_rows(stash, max_epoch) if float(r["epoch"]) < first]
     rows = earlier + current
     if rows:
         write_rows(stash, rows)
