@@ -363,16 +363,41 @@ def test_benchmark_table(tmp_path):
         )
     )
     table = benchmark_table(tmp_path)
-    assert "| 10.00 / 20.00 ms | 2.00x | 20.00 / 100.00 ms | 5.00x | 20.0 (40%) |" in table
+    # Records from before train-step FLOPs were counted show a dash there.
+    assert "| 10.00 / 20.00 ms | 2.00x | 20.00 / 100.00 ms | 5.00x | 20.0 (40%) | — |" in table
     assert "torch.compile" not in table  # only the variants that were measured
-    case["ours_compiled"] = {"forward_s": 0.005, "train_step_s": 0.01, "forward_flops": 2e8}
+    case["ours_compiled"] = {
+        "forward_s": 0.005,
+        "train_step_s": 0.01,
+        "forward_flops": 2e8,
+        "train_step_flops": 4e8,
+    }
     (tmp_path / "benchmark" / "cpu.json").write_text(
         json.dumps({"machine": {"threads": 1}, "matmul_peak_gflops": 50.0, "nbody": case})
     )
-    assert "particles, torch.compile | 5.00 / 20.00 ms | 4.00x | 10.00 / 100.00 ms | 10.00x" in (
-        benchmark_table(tmp_path)
-    )
+    assert (
+        "particles, torch.compile | 5.00 / 20.00 ms | 4.00x | 10.00 / 100.00 ms | 10.00x "
+        "| 40.0 (80%) | 40.0 (80%) |"
+    ) in benchmark_table(tmp_path)
     assert "1000 nodes / 27000 edges: 100 ms" in table
+    (tmp_path / "benchmark" / "ideas.json").write_text(
+        json.dumps(
+            {
+                "case": "N-body step",
+                "threads": 1,
+                "rows": [
+                    {"variant": "compiled", "train_step_s": 0.02, "speedup_vs_compiled": 1.0},
+                    {
+                        "variant": "dense",
+                        "train_step_s": 0.025,
+                        "speedup_vs_compiled": 0.8,
+                        "speedup_per_repeat": [0.75, 0.8, 0.9],
+                    },
+                ],
+            }
+        )
+    )
+    assert "| dense | 25.00 ms | 0.80x (0.75-0.90 over 3 runs) |" in benchmark_table(tmp_path)
 
 
 def test_learning_curve_without_validation_rows(tmp_path):
@@ -399,6 +424,7 @@ def test_time_to_accuracy(tmp_path):
         "epoch": 9,
         "time_s": 6.5,
         "value": 0.0070,
+        "train_steps": 301,
     }
     assert time_to_target(run / "csv" / "metrics.csv", 0.001) is None
     # Strictly below, as early stopping's stopping_threshold: 0.0070 does not reach 0.0070.
@@ -407,6 +433,10 @@ def test_time_to_accuracy(tmp_path):
     tta_main(["--target", "0.0071", "--out", str(out), f"fast={run}"])
     lines = "\n".join(time_to_accuracy_lines(out))
     assert "| fast | 6 s | 9 | 0.60 s | 1 |" in lines and "val/mse < 0.0071" in lines
+    assert "matmul peak" not in lines  # no floor without a benchmark's step FLOPs
+    # 301 steps whose FLOPs take 0.01 s each at the peak: a 3 s floor.
+    lines = "\n".join(time_to_accuracy_lines(out, step_at_peak_s=0.01))
+    assert "| fast | 6 s | 9 | 0.60 s | 1 |" in lines and lines.endswith("| 301 steps: 3 s |")
     tta_main(["--target", "0.005", "--out", str(out), f"slow={run}"])
     lines = "\n".join(time_to_accuracy_lines(out))
     assert "| slow | not reached: best 0.00600 within 9 s | 14 |" in lines

@@ -38,17 +38,18 @@ def flops_of(fn) -> int:
     return counter.get_total_flops()
 
 
+def train_step(fn):
+    """The timed training step of a case: forward, a scalar loss and the backward pass."""
+    return lambda: fn().float().pow(2).mean().backward()
+
+
 def measure(fns: dict, n_warmup: int, n_runs: int) -> dict:
     """Forward (no grad) and forward+backward medians of each ``fns[name]()`` (which returns a
     tensor), the functions timed in turn (:func:`~egnn.timing.median_times`)."""
-
-    def step(fn):
-        return lambda: fn().float().pow(2).mean().backward()
-
     with torch.inference_mode():
         forward = median_times(fns, n_warmup, n_runs)
-    train_step = median_times({name: step(fn) for name, fn in fns.items()}, n_warmup, n_runs)
-    return {name: {"forward_s": forward[name], "train_step_s": train_step[name]} for name in fns}
+    steps = median_times({name: train_step(fn) for name, fn in fns.items()}, n_warmup, n_runs)
+    return {name: {"forward_s": forward[name], "train_step_s": steps[name]} for name in fns}
 
 
 def matmul_peak(n_runs: int = 20) -> float:
@@ -78,9 +79,18 @@ def measure_variants(
     reference. Each variant's times are the medians over the repeats; ``repeats`` keeps each."""
     # FLOPs of the eager functions only: counting them through a compiled module would change its
     # dispatch and make it recompile (or fall back to eager) in the timings that follow.
-    flops = {"ours": flops_of(lambda: call(model).detach())}
+    flops = {
+        "ours": {
+            "forward_flops": flops_of(lambda: call(model).detach()),
+            "train_step_flops": flops_of(train_step(lambda: call(model))),
+        },
+        "reference": {
+            "forward_flops": flops_of(lambda: release().detach()),
+            "train_step_flops": flops_of(train_step(release)),
+        },
+    }
     flops["ours_compiled"] = flops["ours"]  # the same function
-    flops["reference"] = flops_of(lambda: release().detach())
+    model.zero_grad(set_to_none=True)
     fns = {"ours": lambda: call(model)}
     compiled = compiled_copy(model) if compile else None
     if compiled is not None:
@@ -93,7 +103,7 @@ def measure_variants(
         times = [{key: run[name][key] for key in TIMES} for run in runs]
         result[name] = {
             **{key: statistics.median(t[key] for t in times) for key in TIMES},
-            "forward_flops": flops[name],
+            **flops[name],
             "repeats": times,
         }
     return result
@@ -314,7 +324,12 @@ def main(argv: list[str] | None = None) -> None:
         if case not in result:
             continue
         ref = result[case]["reference"]
-        ref["forward_gflops"] = ref["forward_flops"] / ref["forward_s"] / 1e9
+        for variant in (*OURS_VARIANTS, "reference"):
+            if variant not in result[case]:
+                continue
+            entry = result[case][variant]
+            entry["forward_gflops"] = entry["forward_flops"] / entry["forward_s"] / 1e9
+            entry["train_step_gflops"] = entry["train_step_flops"] / entry["train_step_s"] / 1e9
         for variant in OURS_VARIANTS:
             if variant not in result[case]:
                 continue
@@ -324,14 +339,15 @@ def main(argv: list[str] | None = None) -> None:
                 ours[f"{key}_speedup_per_repeat"] = [
                     r[key] / o[key] for r, o in zip(ref["repeats"], ours["repeats"], strict=True)
                 ]
-            ours["forward_gflops"] = ours["forward_flops"] / ours["forward_s"] / 1e9
             print(
                 f"{case} {variant}: forward {ours['forward_s'] * 1e3:.2f} ms vs "
                 f"{ref['forward_s'] * 1e3:.2f} ms ({ours['forward_s_speedup']:.2f}x); train step "
                 f"{ours['train_step_s'] * 1e3:.2f} ms vs {ref['train_step_s'] * 1e3:.2f} ms "
                 f"({ours['train_step_s_speedup']:.2f}x); forward {ours['forward_gflops']:.1f} "
                 f"GFLOP/s ({ours['forward_flops'] / 1e6:.0f} MFLOP vs "
-                f"{ref['forward_flops'] / 1e6:.0f} MFLOP); per repeat: forward "
+                f"{ref['forward_flops'] / 1e6:.0f} MFLOP), train step "
+                f"{ours['train_step_gflops']:.1f} GFLOP/s ({ours['train_step_flops'] / 1e6:.0f} "
+                f"MFLOP); per repeat: forward "
                 + ", ".join(f"{x:.2f}x" for x in ours["forward_s_speedup_per_repeat"])
                 + "; train step "
                 + ", ".join(f"{x:.2f}x" for x in ours["train_step_s_speedup_per_repeat"])

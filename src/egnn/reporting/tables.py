@@ -253,6 +253,7 @@ def benchmark_table(results_dir: Path) -> str:
     bench_dir = Path(results_dir) / "benchmark"
     lines = []
     cpu_file = bench_dir / "cpu.json"
+    bench = None
     if cpu_file.exists():
         bench = json.loads(cpu_file.read_text())
         peak = bench["matmul_peak_gflops"]
@@ -262,8 +263,8 @@ def benchmark_table(results_dir: Path) -> str:
             f"{machine.get('threads', '?')} thread(s); float32 matmul peak {peak:.1f} GFLOP/s.",
             "",
             "| Shape | Forward ours / release | Speed-up | Train step ours / release | Speed-up "
-            "| Forward GFLOP/s (share of peak) |",
-            "|---|---|---|---|---|---|",
+            "| Forward GFLOP/s (share of peak) | Train step GFLOP/s (share of peak) |",
+            "|---|---|---|---|---|---|---|",
         ]
         for case, label in (
             ("nbody", "N-body: 100 systems x 5 particles"),
@@ -276,22 +277,23 @@ def benchmark_table(results_dir: Path) -> str:
                 if variant not in bench[case]:
                     continue
                 ours = bench[case][variant]
-                gflops = ours["forward_flops"] / ours["forward_s"] / 1e9
-                lines.append(
-                    f"| {label}, {how} | {ours['forward_s'] * 1e3:.2f} / {ref['forward_s'] * 1e3:.2f} ms "
-                    f"| {ref['forward_s'] / ours['forward_s']:.2f}x{_spread(ours, 'forward_s')} "
-                    f"| {ours['train_step_s'] * 1e3:.2f} / {ref['train_step_s'] * 1e3:.2f} ms "
-                    f"| {ref['train_step_s'] / ours['train_step_s']:.2f}x"
-                    f"{_spread(ours, 'train_step_s')} "
-                    f"| {gflops:.1f} ({100 * gflops / peak:.0f}%) |"
-                )
+                cells = [f"{label}, {how}"]
+                for key in ("forward_s", "train_step_s"):
+                    spread = _spread(ours.get(f"{key}_speedup_per_repeat", []))
+                    cells += [
+                        f"{ours[key] * 1e3:.2f} / {ref[key] * 1e3:.2f} ms",
+                        f"{ref[key] / ours[key]:.2f}x{spread}",
+                    ]
+                cells += [_gflops(ours, "forward", peak), _gflops(ours, "train_step", peak)]
+                lines.append("| " + " | ".join(cells) + " |")
         scaling = ", ".join(
             f"{row['nodes']} nodes / {row['edges']} edges: {row['forward_s'] * 1e3:.0f} ms"
             for row in bench.get("scaling", [])
         )
         if scaling:
             lines += ["", f"Scaling (one radius graph, forward): {scaling}."]
-    lines += time_to_accuracy_lines(bench_dir / "time_to_accuracy.json")
+    lines += ideas_lines(bench_dir / "ideas.json")
+    lines += time_to_accuracy_lines(bench_dir / "time_to_accuracy.json", _step_at_peak_s(bench))
     batching_file = bench_dir / "autoencoder_batching.json"
     if batching_file.exists():
         batching = json.loads(batching_file.read_text())
@@ -320,26 +322,53 @@ def benchmark_table(results_dir: Path) -> str:
     )
 
 
-def _spread(ours: dict, key: str) -> str:
+def _gflops(ours: dict, what: str, peak: float) -> str:
+    """``"20.9 (26%)"``: achieved GFLOP/s of ``what`` (forward, train_step) and share of ``peak``."""
+    if f"{what}_flops" not in ours:  # benchmarks from before train-step FLOPs were counted
+        return "—"
+    gflops = ours[f"{what}_flops"] / ours[f"{what}_s"] / 1e9
+    return f"{gflops:.1f} ({100 * gflops / peak:.0f}%)"
+
+
+def _step_at_peak_s(bench: dict | None) -> float | None:
+    """Seconds one N-body training step's FLOPs take at the measured matmul peak, or None."""
+    ours = (bench or {}).get("nbody", {}).get("ours", {})
+    if "train_step_flops" not in ours:
+        return None
+    return ours["train_step_flops"] / (bench["matmul_peak_gflops"] * 1e9)
+
+
+def _spread(ratios: list[float]) -> str:
     """`` (a-b over k runs)``: the range of the per-repeat speed-ups, when there are several."""
-    ratios = ours.get(f"{key}_speedup_per_repeat", [])
     if len(ratios) < 2:
         return ""
     return f" ({min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} runs)"
 
 
-def time_to_accuracy_lines(path: Path) -> list[str]:
-    """Markdown rows of ``time_to_accuracy.json`` (:mod:`egnn.reporting.time_to_accuracy`)."""
+def time_to_accuracy_lines(path: Path, step_at_peak_s: float | None = None) -> list[str]:
+    """Markdown rows of ``time_to_accuracy.json`` (:mod:`egnn.reporting.time_to_accuracy`).
+
+    With ``step_at_peak_s`` (one training step's FLOPs at the matmul peak) a column gives the
+    floor for each run: its training steps, validation left out, at that peak."""
     if not path.exists():
         return []
     data = json.loads(path.read_text())
+    floor = step_at_peak_s is not None
     lines = [
         "",
         f"Time to accuracy: wall time of training (validation included) until {data['metric']} "
-        f"< {data['target']}:",
+        f"< {data['target']}"
+        + (
+            "; the last column is the time the run's training steps alone take at the benchmark's"
+            " matmul peak (their FLOPs counted by the benchmark), a floor for any implementation"
+            " of the same recipe on the benchmark's threads:"
+            if floor
+            else ":"
+        ),
         "",
-        "| Run | Reached after | Epoch | Time per epoch | Threads | Command |",
-        "|---|---|---|---|---|---|",
+        "| Run | Reached after | Epoch | Time per epoch | Threads | Command |"
+        + (" Steps at the matmul peak |" if floor else ""),
+        "|---|---|---|---|---|---|" + ("---|" if floor else ""),
     ]
     for run in data["runs"]:
         reached = (
@@ -354,8 +383,40 @@ def time_to_accuracy_lines(path: Path) -> list[str]:
             f"| {run['label']} | {reached} | {run.get('epoch', run.get('last_epoch', '-'))} "
             f"| {per_epoch} "
             f"| {run.get('num_threads', '?')} | `{run.get('command', '')}` |"
+            + (_floor_cell(run, step_at_peak_s) if floor else "")
         )
     return lines
+
+
+def ideas_lines(path: Path) -> list[str]:
+    """Markdown rows of ``ideas.json`` (``scripts/perf_ideas.py``): each speed idea's training
+    step against the compiled one."""
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    load = data.get("load_average_1min")
+    lines = [
+        "",
+        f"Speed ideas, `python scripts/perf_ideas.py`: {data['case']}, forward, backward and fused"
+        f" Adam, {data['threads']} thread(s)"
+        + (f", load average {load:.1f}" if load is not None else "")
+        + "; ratios above 1 are faster than the compiled step:",
+        "",
+        "| Variant | Train step | Against compiled |",
+        "|---|---|---|",
+    ]
+    for row in data["rows"]:
+        lines.append(
+            f"| {row['variant']} | {row['train_step_s'] * 1e3:.2f} ms "
+            f"| {row['speedup_vs_compiled']:.2f}x{_spread(row.get('speedup_per_repeat', []))} |"
+        )
+    return lines
+
+
+def _floor_cell(run: dict, step_at_peak_s: float) -> str:
+    if "train_steps" not in run:
+        return " — |"
+    return f" {run['train_steps']:,} steps: {run['train_steps'] * step_at_peak_s:.0f} s |"
 
 
 def replace_between(text: str, marker: str, body: str) -> str:

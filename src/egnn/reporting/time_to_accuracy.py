@@ -24,7 +24,8 @@ TIME_KEY = "time/train_s"
 def time_to_target(csv_path: Path, target: float, metric: str = "val/mse") -> dict | None:
     """The first validation row with ``metric < target`` (strictly, as early stopping's
     ``stopping_threshold``): ``{"epoch", "time_s", "value"}``, or None when the run never got
-    there. Raises when the curve has no ``time/train_s`` column."""
+    there; with ``"train_steps"`` (the row's ``step`` + 1: optimizer steps taken) when the curve
+    has a ``step`` column. Raises when the curve has no ``time/train_s`` column."""
     rows = [r for r in read_rows(Path(csv_path)) if r.get(metric, "") != ""]
     if rows and TIME_KEY not in rows[0]:
         raise ValueError(
@@ -33,11 +34,14 @@ def time_to_target(csv_path: Path, target: float, metric: str = "val/mse") -> di
         )
     for row in rows:
         if float(row[metric]) < target and row.get(TIME_KEY, "") != "":
-            return {
+            reached = {
                 "epoch": int(float(row["epoch"])),
                 "time_s": float(row[TIME_KEY]),
                 "value": float(row[metric]),
             }
+            if row.get("step", "") != "":
+                reached["train_steps"] = int(float(row["step"])) + 1
+            return reached
     return None
 
 
