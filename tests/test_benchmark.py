@@ -47,6 +47,9 @@ def test_benchmark_runs(tmp_path):
     assert ours["forward_s_speedup"] == ref["forward_s"] / ours["forward_s"]
     assert result["nbody"]["ours"]["forward_s"] > 0 and result["matmul_peak_gflops"] > 0
     assert result["nbody"]["reference"]["forward_flops"] > result["nbody"]["ours"]["forward_flops"]
+    # The backward pass costs about twice the forward: a train step counts 2.5x-3.5x its FLOPs.
+    assert 2.5 < ours["train_step_flops"] / ours["forward_flops"] < 3.5
+    assert ours["train_step_gflops"] == ours["train_step_flops"] / ours["train_step_s"] / 1e9
     assert result["scaling"][0]["nodes"] == 200
 
 
@@ -84,3 +87,24 @@ def test_median_times_takes_turns_in_blocks():
     assert set(result) == {"a", "b"} and all(t >= 0 for t in result.values())
     # warm-up of each, then per round one untimed + its share (3, then 2) of timed calls each.
     assert "".join(calls) == "aabb" + "aaaa" + "bbbb" + "aaa" + "bbb"
+
+
+def test_dense_speed_idea_is_the_same_function_in_float64():
+    """The dense complete-graph variant timed by scripts/perf_ideas.py computes our N-body EGNN."""
+    import importlib.util
+    from pathlib import Path
+
+    from egnn.nn.nbody import NBodyEGNN
+
+    path = Path(__file__).parents[1] / "scripts" / "perf_ideas.py"
+    spec = importlib.util.spec_from_file_location("perf_ideas", path)
+    perf_ideas = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(perf_ideas)
+    torch.manual_seed(0)
+    model = NBodyEGNN().double()
+    pos, vel = torch.randn(20, 3, dtype=torch.float64), torch.randn(20, 3, dtype=torch.float64)
+    charges = torch.randint(0, 2, (20, 1)).double() * 2 - 1
+    dense = perf_ideas.DenseNBodyEGNN(model, 5).double()
+    torch.testing.assert_close(
+        dense(pos, vel, charges), model(pos, vel, charges, fully_connected_edges(5, 4))
+    )
