@@ -45,7 +45,8 @@ def test_benchmark_runs(tmp_path):
     ours, ref = result["nbody"]["ours"], result["nbody"]["reference"]
     assert len(ours["repeats"]) == len(ours["forward_s_speedup_per_repeat"]) == 2
     assert ours["forward_s_speedup"] == ref["forward_s"] / ours["forward_s"]
-    assert result["nbody"]["ours"]["forward_s"] > 0 and result["matmul_peak_gflops"] > 0
+    assert result["nbody"]["ours"]["forward_s"] > 0
+    assert result["matmul_peak_gflops"] == max(result["matmul_peak_gflops_measured"]) > 0
     assert result["nbody"]["reference"]["forward_flops"] > result["nbody"]["ours"]["forward_flops"]
     # The backward pass costs about twice the forward: a train step counts 2.5x-3.5x its FLOPs.
     assert 2.5 < ours["train_step_flops"] / ours["forward_flops"] < 3.5

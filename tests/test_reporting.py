@@ -373,7 +373,17 @@ def test_benchmark_table(tmp_path):
         "train_step_flops": 4e8,
     }
     (tmp_path / "benchmark" / "cpu.json").write_text(
-        json.dumps({"machine": {"threads": 1}, "matmul_peak_gflops": 50.0, "nbody": case})
+        json.dumps(
+            {
+                "machine": {"threads": 1},
+                "matmul_peak_gflops": 50.0,
+                "matmul_peak_gflops_measured": [40.0, 50.0],
+                "nbody": case,
+            }
+        )
+    )
+    assert "peak 50.0 GFLOP/s (the best of 2 measurements over the run)." in benchmark_table(
+        tmp_path
     )
     assert (
         "particles, torch.compile | 5.00 / 20.00 ms | 4.00x | 10.00 / 100.00 ms | 10.00x "

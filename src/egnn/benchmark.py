@@ -53,7 +53,9 @@ def measure(fns: dict, n_warmup: int, n_runs: int) -> dict:
 
 
 def matmul_peak(n_runs: int = 20) -> float:
-    """GFLOP/s of a 1024^3 float32 matmul on this machine (the practical peak)."""
+    """GFLOP/s of a 1024^3 float32 matmul on this machine, one measurement (median of
+    ``n_runs``). The benchmark takes the best of one before and one after each case, so that a
+    busy moment of a shared machine does not lower the peak the cases are compared with."""
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     return 2 * 1024**3 / median_time(lambda: a @ b, 3, n_runs) / 1e9
 
@@ -309,17 +311,24 @@ def main(argv: list[str] | None = None) -> None:
         atomic_write_json(args.out, {"machine": machine_info(args), "autoencoder": rows})
         print(f"wrote {args.out}")
         return
+    peaks = [matmul_peak()]
     result = {
         "machine": machine_info(args),
-        "matmul_peak_gflops": matmul_peak(),
         "nbody": nbody_case(5, args.runs, not args.no_compile, args.repeats),
     }
+    peaks.append(matmul_peak())
     if not args.skip_qm9:
         result["qm9"] = qm9_case(
             args.data_dir, 2, max(args.runs // 3, 5), not args.no_compile, args.repeats
         )
+        peaks.append(matmul_peak())
     result["scaling"] = scaling_case([int(n) for n in args.scaling.split(",")], 2, 5)
-    print(f"matmul peak: {result['matmul_peak_gflops']:.1f} GFLOP/s ({args.threads} thread(s))")
+    result["matmul_peak_gflops"] = max(peaks)
+    result["matmul_peak_gflops_measured"] = peaks
+    print(
+        f"matmul peak: {result['matmul_peak_gflops']:.1f} GFLOP/s ({args.threads} thread(s)), the"
+        f" best of {', '.join(f'{p:.1f}' for p in peaks)}"
+    )
     for case in ("nbody", "qm9"):
         if case not in result:
             continue
