@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+from collections.abc import Callable
 from copy import deepcopy
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def make_steps(n_systems: int = 100, n: int = 5) -> dict:
     edge_index = fully_connected_edges(n, n_systems)
     base = NBodyEGNN()
 
-    def edge_list(**compile_kwargs) -> tuple[nn.Module, callable]:
+    def edge_list(**compile_kwargs) -> tuple[nn.Module, Callable[[], Tensor]]:
         model = deepcopy(base)
         model.compile(**compile_kwargs)
         return model, lambda: model(pos, vel, charges, edge_index)
@@ -112,14 +113,14 @@ def make_steps(n_systems: int = 100, n: int = 5) -> dict:
 
 def training_step(model: nn.Module, forward, target: Tensor, compiled_backward: bool):
     """forward, MSE to ``target``, backward (compiled with ``compiled_backward``), fused Adam."""
+    from torch._dynamo import compiled_autograd
+
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-4, fused=True)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
         loss = F.mse_loss(forward(), target)
         if compiled_backward:
-            from torch._dynamo import compiled_autograd
-
             with compiled_autograd._enable(torch.compile):
                 loss.backward()
         else:
