@@ -85,26 +85,30 @@ class EGNN(nn.Module):
         self.in_edge_nf = in_edge_nf
         self.velocity = velocity
         self.embedding_in = nn.Linear(in_node_nf, hidden_nf) if embed_input else None
-        self.layers = nn.ModuleList(
-            EGCL(
-                hidden_nf,
-                edge_attr_nf=in_edge_nf,
-                act=act,
-                residual=residual and (embed_input or layer > 0),
-                attention=attention,
-                update_coords=update_coords,
-                velocity=velocity,
-                coord_agg=coord_agg,
-                normalize=normalize,
-                tanh=tanh,
-                coord_range=coord_range,
-                coord_clamp=coord_clamp,
-                norm_eps=norm_eps,
-                dropout=dropout,
-                in_nf=hidden_nf if embed_input or layer > 0 else in_node_nf,
+        self.layers = nn.ModuleList()
+        for layer in range(n_layers):
+            # Without the input embedding, the first EGCL reads the raw features: its own input
+            # width and no residual.
+            reads_hidden = embed_input or layer > 0
+            self.layers.append(
+                EGCL(
+                    hidden_nf,
+                    edge_attr_nf=in_edge_nf,
+                    act=act,
+                    residual=residual and reads_hidden,
+                    attention=attention,
+                    update_coords=update_coords,
+                    velocity=velocity,
+                    coord_agg=coord_agg,
+                    normalize=normalize,
+                    tanh=tanh,
+                    coord_range=coord_range,
+                    coord_clamp=coord_clamp,
+                    norm_eps=norm_eps,
+                    dropout=dropout,
+                    in_nf=hidden_nf if reads_hidden else in_node_nf,
+                )
             )
-            for layer in range(n_layers)
-        )
         self.embedding_out = nn.Linear(hidden_nf, out_node_nf) if out_node_nf is not None else None
 
     def _check_inputs(
