@@ -447,6 +447,9 @@ def test_time_to_accuracy(tmp_path):
     # 301 steps whose FLOPs take 0.01 s each at the peak: a 3 s floor.
     lines = "\n".join(time_to_accuracy_lines(out, step_at_peak_s=0.01))
     assert "| fast | 6 s | 9 | 0.60 s | 1 |" in lines and lines.endswith("| 301 steps: 3 s |")
+    # No floor for a run on other threads than the peak's.
+    lines = "\n".join(time_to_accuracy_lines(out, step_at_peak_s=0.01, peak_threads=2))
+    assert lines.endswith("| — (the peak is for 2 thread(s)) |")
     tta_main(["--target", "0.005", "--out", str(out), f"slow={run}"])
     lines = "\n".join(time_to_accuracy_lines(out))
     assert "| slow | not reached: best 0.00600 within 9 s | 14 |" in lines

@@ -295,7 +295,11 @@ def benchmark_table(results_dir: Path) -> str:
         if scaling:
             lines += ["", f"Scaling (one radius graph, forward): {scaling}."]
     lines += ideas_lines(bench_dir / "ideas.json")
-    lines += time_to_accuracy_lines(bench_dir / "time_to_accuracy.json", _step_at_peak_s(bench))
+    lines += time_to_accuracy_lines(
+        bench_dir / "time_to_accuracy.json",
+        _step_at_peak_s(bench),
+        (bench or {}).get("machine", {}).get("threads"),
+    )
     batching_file = bench_dir / "autoencoder_batching.json"
     if batching_file.exists():
         batching = json.loads(batching_file.read_text())
@@ -347,11 +351,14 @@ def _spread(ratios: list[float]) -> str:
     return f" ({min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} runs)"
 
 
-def time_to_accuracy_lines(path: Path, step_at_peak_s: float | None = None) -> list[str]:
+def time_to_accuracy_lines(
+    path: Path, step_at_peak_s: float | None = None, peak_threads: int | None = None
+) -> list[str]:
     """Markdown rows of ``time_to_accuracy.json`` (:mod:`egnn.reporting.time_to_accuracy`).
 
     With ``step_at_peak_s`` (one training step's FLOPs at the matmul peak) a column gives the
-    floor for each run: its training steps, validation left out, at that peak."""
+    floor for each run: its training steps, validation left out, at that peak; only for runs on
+    the ``peak_threads`` the peak was measured with (when given)."""
     if not path.exists():
         return []
     data = json.loads(path.read_text())
@@ -385,7 +392,7 @@ def time_to_accuracy_lines(path: Path, step_at_peak_s: float | None = None) -> l
             f"| {run['label']} | {reached} | {run.get('epoch', run.get('last_epoch', '-'))} "
             f"| {per_epoch} "
             f"| {run.get('num_threads', '?')} | `{run.get('command', '')}` |"
-            + (_floor_cell(run, step_at_peak_s) if floor else "")
+            + (_floor_cell(run, step_at_peak_s, peak_threads) if floor else "")
         )
     return lines
 
@@ -415,9 +422,11 @@ def ideas_lines(path: Path) -> list[str]:
     return lines
 
 
-def _floor_cell(run: dict, step_at_peak_s: float) -> str:
+def _floor_cell(run: dict, step_at_peak_s: float, peak_threads: int | None) -> str:
     if "train_steps" not in run:
         return " — |"
+    if peak_threads is not None and run.get("num_threads", peak_threads) != peak_threads:
+        return f" — (the peak is for {peak_threads} thread(s)) |"
     return f" {run['train_steps']:,} steps: {run['train_steps'] * step_at_peak_s:.0f} s |"
 
 
