@@ -31,8 +31,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from egnn.atomic import atomic_write_json
+from egnn.benchmark import nbody_systems
 from egnn.nn.egcl import EGCL
-from egnn.nn.graph import fully_connected_edges
 from egnn.nn.nbody import NBodyEGNN
 from egnn.timing import median_times
 
@@ -82,21 +82,21 @@ class DenseNBodyEGNN(nn.Module):
 def make_steps(n_systems: int = 100, n: int = 5) -> dict:
     """Training-step closures of every variant, each with its own copy of one initialisation."""
     torch.manual_seed(0)
-    pos, vel = torch.randn(n_systems * n, 3), 0.5 * torch.randn(n_systems * n, 3)
-    charges = torch.randint(0, 2, (n_systems * n, 1)).float() * 2 - 1
-    edge_index = fully_connected_edges(n, n_systems)
+    pos, vel, charges, edge_index = nbody_systems(n_systems, n)
     base = NBodyEGNN()
 
-    def edge_list(**compile_kwargs) -> tuple[nn.Module, Callable[[], Tensor]]:
+    def edge_list(
+        compiled: bool = True, **compile_kwargs
+    ) -> tuple[nn.Module, Callable[[], Tensor]]:
         model = deepcopy(base)
-        model.compile(**compile_kwargs)
+        if compiled:
+            model.compile(**compile_kwargs)
         return model, lambda: model(pos, vel, charges, edge_index)
 
     dense = DenseNBodyEGNN(deepcopy(base), n)
     dense.compile()
-    eager = deepcopy(base)
     variants = {
-        "eager": (eager, lambda: eager(pos, vel, charges, edge_index)),
+        "eager": edge_list(compiled=False),
         "compiled": edge_list(),
         "compiled, max-autotune": edge_list(mode="max-autotune-no-cudagraphs"),
         "compiled, dense": (dense, lambda: dense(pos, vel, charges)),

@@ -111,12 +111,21 @@ def measure_variants(
     return result
 
 
+def nbody_systems(n_systems: int = 100, n: int = 5) -> tuple[torch.Tensor, ...]:
+    """Random inputs of the N-body shape, drawn from torch's current random state.
+
+    Returns pos, vel [S * n, 3]; charges [S * n, 1] (+-1); edge_index [2, S * n * (n - 1)].
+    """
+    edge_index = fully_connected_edges(n, n_systems)
+    pos, vel = torch.randn(n_systems * n, 3), 0.5 * torch.randn(n_systems * n, 3)
+    charges = torch.randint(0, 2, (n_systems * n, 1)).float() * 2 - 1
+    return pos, vel, charges, edge_index
+
+
 def nbody_case(n_warmup: int, n_runs: int, compile: bool = False, repeats: int = 1) -> dict:
     torch.manual_seed(0)
     model = NBodyEGNN()
-    edge_index = fully_connected_edges(5, 100)
-    pos, vel = torch.randn(500, 3), 0.5 * torch.randn(500, 3)
-    charges = torch.randint(0, 2, (500, 1)).float() * 2 - 1
+    pos, vel, charges, edge_index = nbody_systems()
 
     def call(net):
         return net(pos, vel, charges, edge_index)
