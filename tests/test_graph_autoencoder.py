@@ -22,7 +22,7 @@ from egnn.errors import ConfigError
 from egnn.nn.autoencoder import AE_MODELS, build_autoencoder
 from egnn.nn.nbody import build_nbody_model
 from egnn.tasks.autoencoder import GraphAutoencoderTask
-from egnn.tasks.graph_metrics import AdjacencyMetrics, DrawnAdjacencyMetrics
+from egnn.tasks.graph_metrics import AdjacencyMetrics, DrawnAdjacencyMetrics, per_graph_bce
 from egnn.testing.equivariance import random_orthogonal
 from egnn.train import train
 
@@ -168,6 +168,31 @@ def test_each_test_draw_redraws_the_random_input(graph_data_dir):
 def test_bad_test_draws_is_named(bad):
     with pytest.raises(ConfigError, match=f"test_draws={bad!r}: expected an integer >= 1"):
         GraphAutoencoderTask({"name": "gnn"}, test_draws=bad)
+
+
+def test_bce_of_probabilities_is_the_releases_clamped_loss():
+    # Moderate logits: the two readings agree (float64).
+    logits = torch.tensor([-3.0, 0.5, 2.0, -0.2], dtype=torch.float64)
+    target = torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64)
+    graph = torch.tensor([0, 0, 1, 1])
+    expected = [-math.log(1 - 1 / (1 + math.exp(3))) - math.log(1 / (1 + math.exp(-0.5)))]
+    expected.append(-math.log(1 - 1 / (1 + math.exp(-2))) - math.log(1 / (1 + math.exp(0.2))))
+    for bce_input in ("logits", "probabilities"):
+        got = per_graph_bce(logits, target, graph, 2, bce_input=bce_input)
+        assert got.tolist() == pytest.approx(expected, rel=1e-12)
+    # A saturated wrong entry (float32 sigmoid rounds to 1): the release's loss caps it at 100 and
+    # gives it no gradient; the logits' BCE costs the logit itself and pulls with gradient 1.
+    wrong = torch.tensor([200.0], requires_grad=True)
+    zero, one_graph = torch.zeros(1), torch.zeros(1, dtype=torch.long)
+    for bce_input, loss, grad in (("probabilities", 100.0, 0.0), ("logits", 200.0, 1.0)):
+        wrong.grad = None
+        out = per_graph_bce(wrong, zero, one_graph, 1, bce_input=bce_input)
+        out.sum().backward()
+        assert (out.item(), wrong.grad.item()) == pytest.approx((loss, grad))
+    with pytest.raises(ValueError, match="bce_input must be one of"):
+        per_graph_bce(logits, target, graph, 2, bce_input="probs")
+    with pytest.raises(ConfigError, match="train_bce_input='probs': expected one of"):
+        GraphAutoencoderTask({"name": "gnn"}, train_bce_input="probs")
 
 
 def test_collate_builds_a_disjoint_union():

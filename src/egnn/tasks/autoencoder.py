@@ -10,7 +10,12 @@ from egnn.data import keys as K
 from egnn.errors import ConfigError
 from egnn.nn.autoencoder import build_autoencoder
 from egnn.tasks.base import Task
-from egnn.tasks.graph_metrics import AdjacencyMetrics, DrawnAdjacencyMetrics, per_graph_bce
+from egnn.tasks.graph_metrics import (
+    BCE_INPUTS,
+    AdjacencyMetrics,
+    DrawnAdjacencyMetrics,
+    per_graph_bce,
+)
 
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "lr": 1e-4, "weight_decay": 1e-16}
 
@@ -27,6 +32,10 @@ class GraphAutoencoderTask(Task):
     are redrawn at each); ``test/<name>`` is their mean and, with more than one, ``test/<name>_std``
     their standard deviation. A model without random input (GNN, baseline) makes one pass, which
     is exact; ``self.test_draws`` is the number made. Validation is one pass, as in the paper.
+
+    ``train_bce_input``: what the training loss reads, ``"logits"`` (default, the stable BCE) or
+    ``"probabilities"`` (the release's BCE of sigmoid outputs, see
+    :func:`~egnn.tasks.graph_metrics.per_graph_bce`). Validation and test BCE read the logits.
     """
 
     val_metric = "bce"
@@ -37,14 +46,22 @@ class GraphAutoencoderTask(Task):
         optimizer: Mapping | None = None,
         scheduler: Mapping | None = None,
         test_draws: int = 1,
+        train_bce_input: str = "logits",
     ) -> None:
         if isinstance(test_draws, bool) or not isinstance(test_draws, int) or test_draws < 1:
             raise ConfigError(
                 f"test_draws={test_draws!r}: expected an integer >= 1 (independent passes over the"
                 " test split, averaged)"
             )
+        if train_bce_input not in BCE_INPUTS:
+            raise ConfigError(
+                f"train_bce_input={train_bce_input!r}: expected one of {BCE_INPUTS} (what the"
+                " training BCE reads)"
+            )
         super().__init__(net, optimizer or DEFAULT_OPTIMIZER, scheduler)
         self.hparams["test_draws"] = test_draws
+        self.hparams["train_bce_input"] = train_bce_input
+        self.train_bce_input = train_bce_input
         self.net = build_autoencoder(**self.hparams.net)
         probabilistic = getattr(self.net, "probabilistic", True)
         self.val_metric = "bce" if probabilistic else "error"
@@ -73,5 +90,11 @@ class GraphAutoencoderTask(Task):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         n_graphs = batch[K.NUM_GRAPHS]
-        bce = per_graph_bce(self(batch), self.target(batch), batch[K.EDGE_GRAPH], n_graphs)
+        bce = per_graph_bce(
+            self(batch),
+            self.target(batch),
+            batch[K.EDGE_GRAPH],
+            n_graphs,
+            bce_input=self.train_bce_input,
+        )
         return self.log_train_loss(bce.mean(), n_graphs)

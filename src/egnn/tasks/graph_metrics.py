@@ -16,10 +16,25 @@ from torch.nn import functional as F
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryF1Score
 
+BCE_INPUTS = ("logits", "probabilities")
 
-def per_graph_bce(logits: Tensor, target: Tensor, edge_graph: Tensor, n_graphs: int) -> Tensor:
-    """Summed binary cross-entropy of each graph's entries, [B] (logits, target, edge_graph: [E])."""
-    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+
+def per_graph_bce(
+    logits: Tensor, target: Tensor, edge_graph: Tensor, n_graphs: int, bce_input: str = "logits"
+) -> Tensor:
+    """Summed binary cross-entropy of each graph's entries, [B] (logits, target, edge_graph: [E]).
+
+    ``bce_input="logits"``: the stable BCE of the logits (every wrong entry pulls with a gradient
+    of at most 1 per logit). ``"probabilities"``: the release's loss, BCE of ``sigmoid(logits)``
+    in the logits' precision, each log clamped at -100; an entry whose sigmoid rounds to exactly 0
+    or 1 costs at most 100 and gives no gradient, however wrong it is.
+    """
+    if bce_input == "logits":
+        bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    elif bce_input == "probabilities":
+        bce = F.binary_cross_entropy(torch.sigmoid(logits), target, reduction="none")
+    else:
+        raise ValueError(f"bce_input must be one of {BCE_INPUTS}, got {bce_input!r}")
     return torch.zeros(n_graphs, dtype=bce.dtype, device=bce.device).index_add_(0, edge_graph, bce)
 
 
