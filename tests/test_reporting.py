@@ -242,6 +242,18 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     # The paper's one graph per step keeps the plain name; 8 graphs per step is named -b8.
     assert (results / "ae_community" / "egnn-seed0.json").exists()
     assert (results / "ae_community" / "egnn-b8-seed0.json").exists()
+    # A run trained on the BCE of probabilities: its own file name and row. A run older than the
+    # metrics key gets it from its config.
+    probs = _ae_run(tmp_path, "probs", batch_size=1, **{"test/error": 0.03})
+    (probs / "config_resolved.yaml").write_text("model:\n  train_bce_input: probabilities\n")
+    record_main([str(probs), "--results-dir", str(results)])
+    probs_record = results / "ae_community" / "egnn-bce_probabilities-seed0.json"
+    assert json.loads(probs_record.read_text())["train_bce_input"] == "probabilities"
+    table = autoencoder_table(results)
+    rows = [line for line in table.splitlines() if line.startswith("| Community Small | EGNN")]
+    assert [row.split(" | ")[-1] for row in rows] == ["logits |", "probabilities |", "logits |"]
+    assert rows[1].split(" | ")[5] == "0.030"
+    probs_record.unlink()
     table = autoencoder_table(results)
     rows = [line for line in table.splitlines() if line.startswith("| Community Small | EGNN")]
     assert len(rows) == 2  # one row per graphs-per-step setting, never averaged together

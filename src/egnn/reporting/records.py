@@ -38,8 +38,12 @@ KEPT = (
     "num_threads",
     "compiled",
     "test_draws",
+    "train_bce_input",
     "val/mse_best",
 )
+
+# Keys that runs older than the key lack, read from their config_resolved.yaml instead.
+CONFIG_FALLBACKS = {"batch_size": "data.batch_size", "train_bce_input": "model.train_bce_input"}
 
 
 def make_record(metrics: dict, name: str | None = None, test_eval: dict | None = None) -> dict:
@@ -86,7 +90,8 @@ PROTOCOL_EPOCHS = {
 def record_path(results_dir: Path, record: dict) -> Path:
     """``<experiment>/<model>[-<target>][-b<K>][-e<E>][-<swept values>]-seed<k>.json`` (target for
     QM9; ``-b<K>`` / ``-e<E>`` when an experiment of :data:`PROTOCOL_BATCH_SIZE` ran with K graphs
-    per step or E epochs instead of the protocol's; for a grid of :data:`SWEEP_NAMES`, its swept
+    per step or E epochs instead of the protocol's; ``-bce_probabilities`` for an autoencoder
+    trained on the BCE of probabilities instead of logits; for a grid of :data:`SWEEP_NAMES`, its swept
     values, e.g. ``egnn-n100-seed0.json``)."""
     parts = [record["model"]]
     if record.get("target"):
@@ -98,6 +103,8 @@ def record_path(results_dir: Path, record: dict) -> Path:
         expected = protocol.get(record["experiment"])
         if expected is not None and record.get(key, expected) != expected:
             parts.append(f"{prefix}{record[key]}")
+    if record.get("train_bce_input") not in (None, "logits"):
+        parts.append(f"bce_{record['train_bce_input']}")
     for key, prefix in SWEEP_NAMES.get(record["experiment"], ()):
         parts.append(
             f"{prefix}{record[key]:g}"
@@ -154,8 +161,11 @@ def main(argv: list[str] | None = None) -> None:
                     f" {run_dir} ({best!r}), whose training facts the record keeps"
                 )
         config_file = run_dir / "config_resolved.yaml"
-        if "batch_size" not in metrics and config_file.exists():  # runs older than the key
-            metrics["batch_size"] = OmegaConf.select(OmegaConf.load(config_file), "data.batch_size")
+        missing = [key for key in CONFIG_FALLBACKS if metrics.get(key) is None]
+        if missing and config_file.exists():
+            config = OmegaConf.load(config_file)
+            for key in missing:
+                metrics[key] = OmegaConf.select(config, CONFIG_FALLBACKS[key])
         record = make_record(metrics, args.name, test_eval)
         if args.experiment:
             record["experiment"] = args.experiment

@@ -210,24 +210,34 @@ def autoencoder_table(results_dir: Path) -> str:
     datasets = {"ae_community": "Community Small", "ae_erdos_renyi": "Erdos-Renyi"}
     lines = [
         "| Dataset | Model | Paper BCE | Ours BCE | Paper %Error | Ours %Error | Paper F1 | Ours F1 "
-        "| Seeds | Graphs / step | Test passes | Epochs | Wall time / run |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| Seeds | Graphs / step | Test passes | Epochs | Wall time / run | Training BCE of |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for experiment, dataset in datasets.items():
         records = load_records(results_dir, experiment)
         for name, label in paper.AUTOENCODER_LABELS.items():
             ref = paper.AUTOENCODER[experiment][name]
-            # One row per graphs-per-step setting and number of test passes: runs of different
-            # protocols are never averaged.
+            # One row per graphs-per-step setting, number of test passes and training loss: runs
+            # of different protocols are never averaged (records older than the loss option were
+            # all trained on logits).
             by_setting = defaultdict(list)
             for run in records.get(name, []):
-                setting = (run.get("batch_size", "?"), run.get("test_draws") or 1)
+                setting = (
+                    run.get("batch_size", "?"),
+                    run.get("test_draws") or 1,
+                    run.get("train_bce_input") or "logits",
+                )
                 by_setting[setting].append(run)
             ordered = sorted(
                 by_setting.items(),
-                key=lambda kv: (not isinstance(kv[0][0], int), str(kv[0][0]).zfill(6), kv[0][1]),
+                key=lambda kv: (
+                    not isinstance(kv[0][0], int),
+                    str(kv[0][0]).zfill(6),
+                    kv[0][1],
+                    kv[0][2],
+                ),
             )
-            for (batch, passes), runs in ordered or [(("—", "—"), [])]:
+            for (batch, passes, bce_input), runs in ordered or [(("—", "—", "—"), [])]:
 
                 def ours(key: str, fmt: str, runs=runs) -> str:
                     values = [r[key] for r in runs if key in r]
@@ -242,7 +252,8 @@ def autoencoder_table(results_dir: Path) -> str:
                     f"| {ours('test/error', '.3f')} | {ref['test/f1']:.3f} "
                     f"| {ours('test/f1', '.3f')} | {len(runs) or '—'} | {batch} | {passes} "
                     f"| {epochs} "
-                    f"| {mean_std(wall, '.0f') + ' min' if wall else '—'} |"
+                    f"| {mean_std(wall, '.0f') + ' min' if wall else '—'} "
+                    f"| {'—' if ref['test/bce'] is None else bce_input} |"
                 )
     return "\n".join(lines)
 
