@@ -471,7 +471,7 @@ def test_time_to_accuracy(tmp_path):
 
 
 def test_sweep_lines_never_mix_budgets(tmp_path):
-    from egnn.reporting.plots import budget_label, sweep_points
+    from egnn.reporting.plots import SWEEP_BUDGET, SWEEP_MISSING, budget_label, sweep_points
 
     folder = tmp_path / "ae_sparsity"
     folder.mkdir()
@@ -483,6 +483,16 @@ def test_sweep_lines_never_mix_budgets(tmp_path):
     )
     assert points == {("egnn", 200, 1): [(0.1, 3.0)], ("egnn", 10000, 1): [(0.1, 0.5)]}
     assert budget_label(200, 1) == "200 epochs, 1 graph/step"
+    # The training loss splits lines too; a record without it was trained on logits.
+    record = {"model": "egnn", "p": 0.1, "epochs": 200, "batch_size": 1, "test/error": 1.0}
+    (folder / "d.json").write_text(json.dumps({**record, "train_bce_input": "probabilities"}))
+    (folder / "e.json").write_text(json.dumps({**record, "train_bce_input": "logits"}))
+    points = sweep_points(
+        tmp_path, "ae_sparsity", "p", "test/error", ("model", *SWEEP_BUDGET), SWEEP_MISSING
+    )
+    assert points[("egnn", 200, 1, "logits")] == [(0.1, pytest.approx(7 / 3))]
+    assert points[("egnn", 200, 1, "probabilities")] == [(0.1, 1.0)]
+    assert budget_label(200, 1, "logits") == "200 epochs, 1 graph/step, BCE of logits"
 
 
 def test_subset_ensemble_mse_by_hand():

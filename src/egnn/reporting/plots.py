@@ -26,14 +26,21 @@ LABELS = {
 
 
 def sweep_points(
-    results_dir: Path, experiment: str, x_key: str, y_key: str, group: tuple[str, ...] = ("model",)
+    results_dir: Path,
+    experiment: str,
+    x_key: str,
+    y_key: str,
+    group: tuple[str, ...] = ("model",),
+    missing: dict | None = None,
 ) -> dict[tuple, list[tuple[float, float]]]:
-    """``{group values: [(x, mean y over seeds), ...]}`` from ``results/<experiment>/*.json``."""
+    """``{group values: [(x, mean y over seeds), ...]}`` from ``results/<experiment>/*.json``;
+    ``missing`` gives the value of a group key that a record lacks (default None)."""
+    missing = missing or {}
     values: dict[tuple, list[float]] = defaultdict(list)
     for path in sorted((Path(results_dir) / experiment).glob("*.json")):
         record = json.loads(path.read_text())
         if y_key in record and record.get(x_key) is not None:
-            key = (*(record.get(g) for g in group), float(record[x_key]))
+            key = (*(record.get(g, missing.get(g)) for g in group), float(record[x_key]))
             values[key].append(record[y_key])
     points: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
 
@@ -51,13 +58,21 @@ def data_efficiency_points(results_dir: Path) -> dict[str, list[tuple[float, flo
     return {model: series for (model,), series in points.items()}
 
 
-def budget_label(epochs: int | None, batch_size: int | None) -> str:
-    """``"200 epochs, 1 graph/step"``: what a sweep's run spent, for its legend entry (parts a
-    record does not state are left out)."""
+def budget_label(epochs: int | None, batch_size: int | None, bce_input: str | None = None) -> str:
+    """``"200 epochs, 1 graph/step, BCE of logits"``: what a sweep's run spent and trained on, for
+    its legend entry (parts a record does not state are left out)."""
     parts = [] if epochs is None else [f"{epochs} epochs"]
     if batch_size is not None:
         parts.append(f"{batch_size} {'graph' if batch_size == 1 else 'graphs'}/step")
+    if bce_input is not None:
+        parts.append(f"BCE of {bce_input}")
     return ", ".join(parts) or "budget not recorded"
+
+
+# Runs of different budgets or losses are separate lines; records older than the loss option were
+# all trained on the BCE of logits.
+SWEEP_BUDGET = ("epochs", "batch_size", "train_bce_input")
+SWEEP_MISSING = {"train_bce_input": "logits"}
 
 
 def pyplot():
@@ -103,8 +118,10 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
     (``ae_embedding``), from whatever records exist; returns the figures written."""
     plt = pyplot()
     written = []
-    budget = ("epochs", "batch_size")  # runs of different budgets are separate lines
-    sparsity = sweep_points(results_dir, "ae_sparsity", "p", "test/error", ("model", *budget))
+    budget = SWEEP_BUDGET
+    sparsity = sweep_points(
+        results_dir, "ae_sparsity", "p", "test/error", ("model", *budget), SWEEP_MISSING
+    )
     if sparsity:
         fig, ax = plt.subplots(figsize=(5.5, 3.8))
         for (model, *spent), series in sparsity.items():
@@ -118,7 +135,9 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
         written.append(save_figure(fig, Path(results_dir) / "ae_sparsity" / "sparsity.png"))
     group = ("dataset", "model", *budget)
     embedding = {
-        metric: sweep_points(results_dir, "ae_embedding", "embedding_nf", metric, group)
+        metric: sweep_points(
+            results_dir, "ae_embedding", "embedding_nf", metric, group, SWEEP_MISSING
+        )
         for metric in ("test/error", "test/f1")
     }
     if embedding["test/error"]:
