@@ -125,9 +125,8 @@ def run_metadata(
     output_dir: Path,
 ) -> dict:
     """What names a run in its metrics.json and record: experiment, model, the data choices that
-    grids sweep, the data seeds, the passes over the test split and the training loss's input (graph
-    autoencoder), the run folder
-    and the machine."""
+    grids sweep, the data seeds, the passes over the test split and the training loss's input
+    (graph autoencoder), the run folder and the machine."""
     return {
         "experiment": cfg.task_name,
         "model": OmegaConf.select(cfg, "model.net.name"),

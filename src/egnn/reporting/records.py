@@ -91,8 +91,8 @@ def record_path(results_dir: Path, record: dict) -> Path:
     """``<experiment>/<model>[-<target>][-b<K>][-e<E>][-<swept values>]-seed<k>.json`` (target for
     QM9; ``-b<K>`` / ``-e<E>`` when an experiment of :data:`PROTOCOL_BATCH_SIZE` ran with K graphs
     per step or E epochs instead of the protocol's; ``-bce_probabilities`` for an autoencoder
-    trained on the BCE of probabilities instead of logits; for a grid of :data:`SWEEP_NAMES`, its swept
-    values, e.g. ``egnn-n100-seed0.json``)."""
+    trained on the BCE of probabilities instead of logits; for a grid of :data:`SWEEP_NAMES`, its
+    swept values, e.g. ``egnn-n100-seed0.json``)."""
     parts = [record["model"]]
     if record.get("target"):
         parts.append(record["target"])

@@ -33,9 +33,10 @@ class GraphAutoencoderTask(Task):
     their standard deviation. A model without random input (GNN, baseline) makes one pass, which
     is exact; ``self.test_draws`` is the number made. Validation is one pass, as in the paper.
 
-    ``train_bce_input``: what the training loss reads, ``"logits"`` (default, the stable BCE) or
-    ``"probabilities"`` (the release's BCE of sigmoid outputs, see
-    :func:`~egnn.tasks.graph_metrics.per_graph_bce`). Validation and test BCE read the logits.
+    ``train_bce_input``: what the training loss reads, ``"logits"`` (this class's default, the
+    stable BCE) or ``"probabilities"`` (the release's BCE of sigmoid outputs, the default of
+    ``experiment=ae_community``; see :func:`~egnn.tasks.graph_metrics.per_graph_bce`). Validation
+    and test BCE read the logits.
     """
 
     val_metric = "bce"
