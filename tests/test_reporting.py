@@ -517,3 +517,11 @@ def test_nbody_plus_rows_sit_beside_the_paper_recipe(tmp_path):
     assert (
         "| EGNN + motion invariants + dropout (`experiment=nbody_plus`) | — | 0.0060 | 1 |" in table
     )
+
+
+def test_autoencoder_wall_times_are_a_range_across_runs():
+    from egnn.reporting.tables import _minutes_range
+
+    assert _minutes_range([]) == "—"
+    assert _minutes_range([31.2]) == "31 min"
+    assert _minutes_range([176.0, 30.4, 31.0]) == "30-176 min"
