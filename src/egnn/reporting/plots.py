@@ -15,6 +15,8 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from egnn.reporting.records import DEFAULT_BCE_INPUT
+
 LABELS = {
     "egnn": "EGNN",
     "gnn": "GNN",
@@ -69,10 +71,10 @@ def budget_label(epochs: int | None, batch_size: int | None, bce_input: str | No
     return ", ".join(parts) or "budget not recorded"
 
 
-# Runs of different budgets or losses are separate lines; records older than the loss option were
-# all trained on the BCE of logits.
+# Runs of different budgets or losses are separate lines (a record older than the loss option
+# counts as trained on DEFAULT_BCE_INPUT).
 SWEEP_BUDGET = ("epochs", "batch_size", "train_bce_input")
-SWEEP_MISSING = {"train_bce_input": "logits"}
+SWEEP_MISSING = {"train_bce_input": DEFAULT_BCE_INPUT}
 
 
 def pyplot():
@@ -118,9 +120,8 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
     (``ae_embedding``), from whatever records exist; returns the figures written."""
     plt = pyplot()
     written = []
-    budget = SWEEP_BUDGET
     sparsity = sweep_points(
-        results_dir, "ae_sparsity", "p", "test/error", ("model", *budget), SWEEP_MISSING
+        results_dir, "ae_sparsity", "p", "test/error", ("model", *SWEEP_BUDGET), SWEEP_MISSING
     )
     if sparsity:
         fig, ax = plt.subplots(figsize=(5.5, 3.8))
@@ -133,7 +134,7 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
         written.append(save_figure(fig, Path(results_dir) / "ae_sparsity" / "sparsity.png"))
-    group = ("dataset", "model", *budget)
+    group = ("dataset", "model", *SWEEP_BUDGET)
     embedding = {
         metric: sweep_points(
             results_dir, "ae_embedding", "embedding_nf", metric, group, SWEEP_MISSING

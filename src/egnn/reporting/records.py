@@ -45,6 +45,16 @@ KEPT = (
 # Keys that runs older than the key lack, read from their config_resolved.yaml instead.
 CONFIG_FALLBACKS = {"batch_size": "data.batch_size", "train_bce_input": "model.train_bce_input"}
 
+# What a record without ``train_bce_input`` was trained on: every autoencoder run before the
+# option existed used the BCE of logits.
+DEFAULT_BCE_INPUT = "logits"
+
+
+def bce_input_of(record: dict) -> str:
+    """The training loss's input of an autoencoder record (:data:`DEFAULT_BCE_INPUT` when the
+    record predates the option)."""
+    return record.get("train_bce_input") or DEFAULT_BCE_INPUT
+
 
 def make_record(metrics: dict, name: str | None = None, test_eval: dict | None = None) -> dict:
     """The committed subset of a run's metrics; ``name`` overrides the model name (variants);
@@ -103,8 +113,8 @@ def record_path(results_dir: Path, record: dict) -> Path:
         expected = protocol.get(record["experiment"])
         if expected is not None and record.get(key, expected) != expected:
             parts.append(f"{prefix}{record[key]}")
-    if record.get("train_bce_input") not in (None, "logits"):
-        parts.append(f"bce_{record['train_bce_input']}")
+    if bce_input_of(record) != DEFAULT_BCE_INPUT:
+        parts.append(f"bce_{bce_input_of(record)}")
     for key, prefix in SWEEP_NAMES.get(record["experiment"], ()):
         parts.append(
             f"{prefix}{record[key]:g}"

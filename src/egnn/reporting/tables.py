@@ -17,6 +17,7 @@ from pathlib import Path
 
 from egnn.atomic import atomic_write_text
 from egnn.reporting import paper
+from egnn.reporting.records import bce_input_of
 
 
 def load_records(results_dir: Path, experiment: str) -> dict[str, list[dict]]:
@@ -227,14 +228,13 @@ def autoencoder_table(results_dir: Path) -> str:
         for name, label in paper.AUTOENCODER_LABELS.items():
             ref = paper.AUTOENCODER[experiment][name]
             # One row per graphs-per-step setting, number of test passes and training loss: runs
-            # of different protocols are never averaged (records older than the loss option were
-            # all trained on logits).
+            # of different protocols are never averaged.
             by_setting = defaultdict(list)
             for run in records.get(name, []):
                 setting = (
                     run.get("batch_size", "?"),
                     run.get("test_draws") or 1,
-                    run.get("train_bce_input") or "logits",
+                    bce_input_of(run),
                 )
                 by_setting[setting].append(run)
             ordered = sorted(
