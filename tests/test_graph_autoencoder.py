@@ -252,6 +252,26 @@ def test_radial_field_weights_bounded_only_for_nbody():
     assert has_tanh(build_nbody_model("rf"))
 
 
+@pytest.mark.parametrize("name", ["egnn", "rf"])
+def test_fixed_decoder_is_not_trained_and_loads_either_way(name):
+    """``learn_decoder=False`` (the release's GPU runs) keeps w = -0.1 and b = 1 out of the
+    optimizer's reach: gradients reach the encoder, none reach the decoder; its state dict has the
+    same keys as the trained decoder's, so checkpoints load across the two."""
+    torch.manual_seed(0)
+    fixed, learned = build_autoencoder(name, learn_decoder=False), build_autoencoder(name)
+    assert not any("decoder" in key for key, _ in fixed.named_parameters())
+    assert {"decoder.w", "decoder.b"} <= {key for key, _ in learned.named_parameters()}
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    loss = fixed(torch.ones(3, 1), edge_index, torch.ones(4, 1)).sum()
+    loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in fixed.parameters())
+    optimizer = torch.optim.Adam(fixed.parameters(), lr=0.1)
+    optimizer.step()
+    assert fixed.decoder.w.item() == pytest.approx(-0.1) and fixed.decoder.b.item() == 1.0
+    learned.load_state_dict(fixed.state_dict())
+    fixed.load_state_dict(learned.state_dict())
+
+
 def test_random_inputs_are_redrawn_every_pass(graph_data_dir):
     batch = collate_graphs(
         list(AdjacencyDataset(load_split(graph_data_dir, "community_small", "test")[:1]))

@@ -253,6 +253,23 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     rows = [line for line in table.splitlines() if line.startswith("| Community Small | EGNN")]
     assert [row.split(" | ")[-1] for row in rows] == ["logits |", "probabilities |", "logits |"]
     assert rows[1].split(" | ")[5] == "0.030"
+    # A run whose distance decoder stayed fixed (the release's GPU runs): its own name and row.
+    fixed = _ae_run(tmp_path, "fixed", batch_size=1, **{"test/error": 0.02})
+    (fixed / "config_resolved.yaml").write_text(
+        "model:\n  train_bce_input: probabilities\n  net:\n    learn_decoder: false\n"
+    )
+    record_main([str(fixed), "--results-dir", str(results)])
+    fixed_record = results / "ae_community" / "egnn-bce_probabilities-fixed_decoder-seed0.json"
+    assert json.loads(fixed_record.read_text())["learn_decoder"] is False
+    rows = [
+        line
+        for line in autoencoder_table(results).splitlines()
+        if line.startswith("| Community Small | EGNN (decoder fixed)")
+    ]
+    assert len(rows) == 1 and rows[0].split(" | ")[5] == "0.020"
+    fixed_record.unlink()
+    # An option the run's model does not have is not recorded as null.
+    assert "learn_decoder" not in json.loads(probs_record.read_text())
     probs_record.unlink()
     table = autoencoder_table(results)
     rows = [line for line in table.splitlines() if line.startswith("| Community Small | EGNN")]

@@ -30,12 +30,22 @@ def squared_differences(z: Tensor, edge_index: Tensor) -> Tensor:
 
 class DistanceDecoder(nn.Module):
     r""":math:`\mathrm{logit}_{ij} = w \|z_i - z_j\|^2 + b` with scalars ``w`` (init -0.1), ``b``
-    (init 1): the EGNN and Radial Field decoder. Shapes: z [N, K], edge_index [2, E] -> [E]."""
+    (init 1): the EGNN and Radial Field decoder. Shapes: z [N, K], edge_index [2, E] -> [E].
 
-    def __init__(self, w_init: float = -0.1, b_init: float = 1.0) -> None:
+    ``learnable=False`` keeps ``w`` and ``b`` at their initial values (buffers, same state-dict
+    names). That is what the release's autoencoders train on a GPU: their ``w`` and ``b`` are
+    created as ``nn.Parameter(...).to(device)``, which on a CUDA device returns a plain tensor that
+    the module does not register, so the optimizer never sees it (on CPU the same line keeps the
+    parameter)."""
+
+    def __init__(self, w_init: float = -0.1, b_init: float = 1.0, learnable: bool = True) -> None:
         super().__init__()
-        self.w = nn.Parameter(torch.tensor([float(w_init)]))
-        self.b = nn.Parameter(torch.tensor([float(b_init)]))
+        for name, value in (("w", w_init), ("b", b_init)):
+            tensor = torch.tensor([float(value)])
+            if learnable:
+                self.register_parameter(name, nn.Parameter(tensor))
+            else:
+                self.register_buffer(name, tensor)
 
     def forward(self, z: Tensor, edge_index: Tensor) -> Tensor:
         return self.w * squared_differences(z, edge_index).sum(dim=1) + self.b
@@ -105,15 +115,16 @@ class GNNAutoencoder(GraphAutoencoder):
 class CoordinateAutoencoder(GraphAutoencoder):
     """Base of the encoders that move random points: x ~ N(0, I) in ``embedding_nf`` dimensions,
     drawn by :meth:`initial_coords` at every pass, moved by :meth:`move`; the embedding is the
-    final x, decoded by :class:`DistanceDecoder`. The logits are invariant to any orthogonal map
+    final x, decoded by :class:`DistanceDecoder` (``learn_decoder=False``: its ``w`` and ``b`` fixed
+    at -0.1 and 1, as in the release's GPU runs). The logits are invariant to any orthogonal map
     of the initial points (rotations and reflections)."""
 
     random_input = True
 
-    def __init__(self, embedding_nf: int) -> None:
+    def __init__(self, embedding_nf: int, learn_decoder: bool = True) -> None:
         super().__init__()
         self.embedding_nf = embedding_nf
-        self.decoder = DistanceDecoder()
+        self.decoder = DistanceDecoder(learnable=learn_decoder)
 
     def initial_coords(self, node_attr: Tensor) -> Tensor:
         """Fresh N(0, I) points [N, embedding_nf]."""
@@ -137,9 +148,10 @@ class EGNNAutoencoder(CoordinateAutoencoder):
         embedding_nf: int = 8,
         n_layers: int = 4,
         coord_decay: float = 1e-3,
+        learn_decoder: bool = True,
         **egnn_kwargs,
     ) -> None:
-        super().__init__(embedding_nf)
+        super().__init__(embedding_nf, learn_decoder)
         self.egnn = EGNN(
             1,
             hidden_nf,
@@ -169,8 +181,9 @@ class RadialFieldAutoencoder(CoordinateAutoencoder):
         n_layers: int = 4,
         coord_decay: float = 1e-3,
         tanh: bool = True,
+        learn_decoder: bool = True,
     ) -> None:
-        super().__init__(embedding_nf)
+        super().__init__(embedding_nf, learn_decoder)
         self.rf = RadialField(
             hidden_nf,
             edge_attr_nf=1,

@@ -39,11 +39,17 @@ KEPT = (
     "compiled",
     "test_draws",
     "train_bce_input",
+    "learn_decoder",
     "val/mse_best",
 )
 
-# Keys that runs older than the key lack, read from their config_resolved.yaml instead.
-CONFIG_FALLBACKS = {"batch_size": "data.batch_size", "train_bce_input": "model.train_bce_input"}
+# Keys that runs older than the key lack (or that only the config holds), read from their
+# config_resolved.yaml instead.
+CONFIG_FALLBACKS = {
+    "batch_size": "data.batch_size",
+    "train_bce_input": "model.train_bce_input",
+    "learn_decoder": "model.net.learn_decoder",
+}
 
 # What a record without ``train_bce_input`` was trained on: every autoencoder run before the
 # option existed used the BCE of logits.
@@ -101,7 +107,8 @@ def record_path(results_dir: Path, record: dict) -> Path:
     """``<experiment>/<model>[-<target>][-b<K>][-e<E>][-<swept values>]-seed<k>.json`` (target for
     QM9; ``-b<K>`` / ``-e<E>`` when an experiment of :data:`PROTOCOL_BATCH_SIZE` ran with K graphs
     per step or E epochs instead of the protocol's; ``-bce_probabilities`` for an autoencoder
-    trained on the BCE of probabilities instead of logits; for a grid of :data:`SWEEP_NAMES`, its
+    trained on the BCE of probabilities instead of logits; ``-fixed_decoder`` for one whose
+    distance decoder was not trained; for a grid of :data:`SWEEP_NAMES`, its
     swept values, e.g. ``egnn-n100-seed0.json``)."""
     parts = [record["model"]]
     if record.get("target"):
@@ -115,6 +122,8 @@ def record_path(results_dir: Path, record: dict) -> Path:
             parts.append(f"{prefix}{record[key]}")
     if bce_input_of(record) != DEFAULT_BCE_INPUT:
         parts.append(f"bce_{bce_input_of(record)}")
+    if record.get("learn_decoder") is False:
+        parts.append("fixed_decoder")
     for key, prefix in SWEEP_NAMES.get(record["experiment"], ()):
         parts.append(
             f"{prefix}{record[key]:g}"
@@ -175,7 +184,9 @@ def main(argv: list[str] | None = None) -> None:
         if missing and config_file.exists():
             config = OmegaConf.load(config_file)
             for key in missing:
-                metrics[key] = OmegaConf.select(config, CONFIG_FALLBACKS[key])
+                value = OmegaConf.select(config, CONFIG_FALLBACKS[key])
+                if value is not None:  # not an option of this run's model or task
+                    metrics[key] = value
         record = make_record(metrics, args.name, test_eval)
         if args.experiment:
             record["experiment"] = args.experiment

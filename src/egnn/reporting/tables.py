@@ -227,14 +227,15 @@ def autoencoder_table(results_dir: Path) -> str:
         records = load_records(results_dir, experiment)
         for name, label in paper.AUTOENCODER_LABELS.items():
             ref = paper.AUTOENCODER[experiment][name]
-            # One row per graphs-per-step setting, number of test passes and training loss: runs
-            # of different protocols are never averaged.
+            # One row per graphs-per-step setting, number of test passes, training loss and
+            # decoder (trained or fixed): runs of different protocols are never averaged.
             by_setting = defaultdict(list)
             for run in records.get(name, []):
                 setting = (
                     run.get("batch_size", "?"),
                     run.get("test_draws") or 1,
                     bce_input_of(run),
+                    run.get("learn_decoder") is False,
                 )
                 by_setting[setting].append(run)
             ordered = sorted(
@@ -244,9 +245,12 @@ def autoencoder_table(results_dir: Path) -> str:
                     str(kv[0][0]).zfill(6),
                     kv[0][1],
                     kv[0][2],
+                    kv[0][3],
                 ),
             )
-            for (batch, passes, bce_input), runs in ordered or [(("—", "—", "—"), [])]:
+            for (batch, passes, bce_input, fixed), runs in ordered or [
+                (("—", "—", "—", False), [])
+            ]:
 
                 def ours(key: str, fmt: str, runs=runs) -> str:
                     values = [r[key] for r in runs if key in r]
@@ -255,7 +259,7 @@ def autoencoder_table(results_dir: Path) -> str:
                 epochs = ours("epochs", ".0f") if any(r.get("epochs") for r in runs) else "—"
                 wall = [r["train_time_s"] / 60 for r in runs if r.get("train_time_s")]
                 lines.append(
-                    f"| {dataset} | {label} "
+                    f"| {dataset} | {label}{' (decoder fixed)' if fixed else ''} "
                     f"| {'—' if ref['test/bce'] is None else ref['test/bce']} "
                     f"| {ours('test/bce', '.2f')} | {ref['test/error']} "
                     f"| {ours('test/error', '.3f')} | {ref['test/f1']:.3f} "
