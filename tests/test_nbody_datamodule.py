@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from egnn.data import keys as K
-from egnn.data.nbody.datamodule import NBodyDataModule
+from egnn.data.nbody.datamodule import NBodyDataModule, collate_systems
 from egnn.data.nbody.dataset import load_split
 
 
@@ -36,6 +36,21 @@ def test_shapes_and_batches(nbody_data_dir):
     # Edges never cross systems.
     ei = batch[K.EDGE_INDEX]
     assert torch.equal(batch[K.BATCH][ei[0]], batch[K.BATCH][ei[1]])
+
+
+def test_batched_fetch_equals_one_system_at_a_time(nbody_data_dir):
+    """The loader fetches a batch with one index per tensor; the batches are those that stacking
+    the systems one by one gives, in the same shuffled order."""
+    dm = _dm(nbody_data_dir)
+    dataset = dm.splits["train"]
+    order = list(dm.train_dataloader().sampler)[:50]
+    fetched = collate_systems(dataset.__getitems__(order))
+    one_by_one = collate_systems([dataset[i] for i in order])
+    assert fetched.keys() == one_by_one.keys()
+    for key, value in fetched.items():
+        assert torch.equal(value, one_by_one[key]) if torch.is_tensor(value) else value == 50
+    first = next(iter(dm.train_dataloader()))
+    assert torch.equal(first[K.POS], fetched[K.POS])
 
 
 def test_frames_are_the_requested_ones(nbody_data_dir):
