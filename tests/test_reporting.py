@@ -482,6 +482,21 @@ def test_time_to_accuracy(tmp_path):
     tta_main(["--target", "0.005", "--out", str(out), f"slow={run}"])
     lines = "\n".join(time_to_accuracy_lines(out))
     assert "| slow | not reached: best 0.00600 within 9 s | 14 |" in lines
+    # Repeated runs (REPEATS=k): each row, then the median of those that reached the target.
+    late = tmp_path / "late"
+    (late / "csv").mkdir(parents=True)
+    (late / "csv" / "metrics.csv").write_text(
+        "epoch,step,time/train_s,val/mse\n4,150,3.0,0.0200\n9,300,7.0,0.0080\n14,450,9.5,0.0065\n"
+    )
+    runs = [f"after #1={run}", f"after #2={late}", f"after #3={late}", f"before={run}"]
+    tta_main(["--target", "0.0071", "--out", str(out), *runs])
+    lines = time_to_accuracy_lines(out)
+    assert lines[-1] == "| **after, median of 3** | **10 s** | 14 | 0.63 s | 1 | |"
+    tta_main(["--target", "0.0062", "--out", str(out), *runs[:2]])
+    # Only the runs that got there count, and the row says so.
+    assert time_to_accuracy_lines(out)[-1].startswith(
+        "| **after, median of 1 of 2 runs** | **9 s**"
+    )
     (run / "csv" / "metrics.csv").write_text("epoch,val/mse\n4,0.01\n")
     with pytest.raises(ValueError, match="time/train_s"):
         time_to_target(run / "csv" / "metrics.csv", 0.0071)

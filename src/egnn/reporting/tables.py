@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -417,6 +418,34 @@ def time_to_accuracy_lines(
             f"| {per_epoch} "
             f"| {run.get('num_threads', '?')} | `{run.get('command', '')}` |"
             + (_floor_cell(run, step_at_peak_s, peak_threads) if floor else "")
+        )
+    lines += _time_to_accuracy_medians(data["runs"], floor)
+    return lines
+
+
+def _time_to_accuracy_medians(runs: list[dict], floor: bool) -> list[str]:
+    """A median row for each label that several runs share (``"after #1"``, ``"after #2"``...:
+    ``REPEATS=k scripts/run_time_to_accuracy.sh``); the median counts only runs that reached
+    the target, and says so when some did not."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for run in runs:
+        groups[re.sub(r" #\d+$", "", run["label"])].append(run)
+    lines = []
+    for label, group in groups.items():
+        reached = [run for run in group if run.get("reached")]
+        if len(group) < 2 or not reached:
+            continue
+        of = f"{len(reached)} of {len(group)} runs" if len(reached) < len(group) else len(group)
+
+        def median(key: str, runs: list[dict] = reached) -> float:
+            return statistics.median(run[key] for run in runs)
+
+        timed = [run for run in reached if "time_per_epoch_s" in run]
+        per_epoch = f"{median('time_per_epoch_s', timed):.2f} s" if timed else "-"
+        lines.append(
+            f"| **{label}, median of {of}** | **{median('time_s'):.0f} s** "
+            f"| {median('epoch'):.0f} | {per_epoch} "
+            f"| {reached[0].get('num_threads', '?')} | |" + (" |" if floor else "")
         )
     return lines
 
