@@ -6,9 +6,12 @@ fused Adam) of several variants of the same function, in turn and in blocks
 variant's ratio to the default compiled path:
 
 - ``eager``: no ``torch.compile``;
-- ``compiled``: ``compile=true`` as the trainer does it (the baseline, ratio 1);
+- ``compiled``: ``compile=true`` as the trainer does it (the baseline, ratio 1; on CPU with
+  Inductor's ``cpp_wrapper``, :func:`egnn.nn.compile.inductor_options`);
+- ``compiled, Python wrapper``: Inductor's defaults, the kernels called from Python (our
+  ``compile=true`` until 2026-12-02);
 - ``compiled, max-autotune``: ``mode="max-autotune-no-cudagraphs"`` (Inductor's C++ GEMM
-  templates, tuned per shape);
+  templates, tuned per shape; torch.compile takes a mode or options, so Python wrapper);
 - ``compiled, dense``: complete graphs stored as [B, n, n, F] pair tensors instead of edge lists,
   so that no gather or scatter is left (the diagonal pairs are computed and masked out, 25% more
   edge work at n = 5);
@@ -32,6 +35,7 @@ from torch.nn import functional as F
 
 from egnn.atomic import atomic_write_json
 from egnn.benchmark import nbody_systems
+from egnn.nn.compile import inductor_options
 from egnn.nn.egcl import EGCL
 from egnn.nn.nbody import NBodyEGNN
 from egnn.timing import median_times
@@ -93,14 +97,16 @@ def make_steps(n_systems: int = 100, n: int = 5) -> dict:
             model.compile(**compile_kwargs)
         return model, lambda: model(pos, vel, charges, edge_index)
 
+    options = inductor_options(str(pos.device))
     dense = DenseNBodyEGNN(deepcopy(base), n)
-    dense.compile()
+    dense.compile(options=options)
     variants = {
         "eager": edge_list(compiled=False),
-        "compiled": edge_list(),
+        "compiled": edge_list(options=options),
+        "compiled, Python wrapper": edge_list(),
         "compiled, max-autotune": edge_list(mode="max-autotune-no-cudagraphs"),
         "compiled, dense": (dense, lambda: dense(pos, vel, charges)),
-        "compiled autograd": edge_list(),
+        "compiled autograd": edge_list(options=options),
     }
     torch.testing.assert_close(
         variants["compiled, dense"][1](), variants["eager"][1](), rtol=1e-4, atol=1e-5
