@@ -254,7 +254,7 @@ def test_radial_field_weights_bounded_only_for_nbody():
 
 @pytest.mark.parametrize("name", ["egnn", "rf"])
 def test_fixed_decoder_is_not_trained_and_loads_either_way(name):
-    """``learn_decoder=False`` (the release's GPU runs) keeps w = -0.1 and b = 1 out of the
+    """``learn_decoder=False`` (the release's code on a GPU) keeps w = -0.1 and b = 1 out of the
     optimizer's reach: gradients reach the encoder, none reach the decoder; its state dict has the
     same keys as the trained decoder's, so checkpoints load across the two."""
     torch.manual_seed(0)

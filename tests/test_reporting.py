@@ -253,7 +253,7 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     rows = [line for line in table.splitlines() if line.startswith("| Community Small | EGNN")]
     assert [row.split(" | ")[-1] for row in rows] == ["logits |", "probabilities |", "logits |"]
     assert rows[1].split(" | ")[5] == "0.030"
-    # A run whose distance decoder stayed fixed (the release's GPU runs): its own name and row.
+    # A run whose distance decoder stayed fixed (the release's code on a GPU): its own name and row.
     fixed = _ae_run(tmp_path, "fixed", batch_size=1, **{"test/error": 0.02})
     (fixed / "config_resolved.yaml").write_text(
         "model:\n  train_bce_input: probabilities\n  net:\n    learn_decoder: false\n"

@@ -33,10 +33,11 @@ class DistanceDecoder(nn.Module):
     (init 1): the EGNN and Radial Field decoder. Shapes: z [N, K], edge_index [2, E] -> [E].
 
     ``learnable=False`` keeps ``w`` and ``b`` at their initial values (buffers, same state-dict
-    names). That is what the release's autoencoders train on a GPU: their ``w`` and ``b`` are
-    created as ``nn.Parameter(...).to(device)``, which on a CUDA device returns a plain tensor that
-    the module does not register, so the optimizer never sees it (on CPU the same line keeps the
-    parameter)."""
+    names). That is what the release's code does on a GPU: its ``w`` and ``b`` are created as
+    ``nn.Parameter(...).to(device)``, which on a CUDA device returns a plain tensor that the module
+    does not register, so the optimizer never sees it (on CPU the same line keeps the parameter).
+    The paper's runs cannot have kept them fixed: with ``b = 1`` no entry gets a probability above
+    sigmoid(1), and the BCE stays far above the paper's (README)."""
 
     def __init__(self, w_init: float = -0.1, b_init: float = 1.0, learnable: bool = True) -> None:
         super().__init__()
@@ -116,7 +117,7 @@ class CoordinateAutoencoder(GraphAutoencoder):
     """Base of the encoders that move random points: x ~ N(0, I) in ``embedding_nf`` dimensions,
     drawn by :meth:`initial_coords` at every pass, moved by :meth:`move`; the embedding is the
     final x, decoded by :class:`DistanceDecoder` (``learn_decoder=False``: its ``w`` and ``b`` fixed
-    at -0.1 and 1, as in the release's GPU runs). The logits are invariant to any orthogonal map
+    at -0.1 and 1, as the release's code does on a GPU). The logits are invariant to any orthogonal map
     of the initial points (rotations and reflections)."""
 
     random_input = True
