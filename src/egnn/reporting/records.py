@@ -62,6 +62,12 @@ def bce_input_of(record: dict) -> str:
     return record.get("train_bce_input") or DEFAULT_BCE_INPUT
 
 
+def decoder_fixed(record: dict) -> bool:
+    """Whether an autoencoder record's distance decoder was left untrained
+    (``model.net.learn_decoder=false``); records without the key trained it."""
+    return record.get("learn_decoder") is False
+
+
 def make_record(metrics: dict, name: str | None = None, test_eval: dict | None = None) -> dict:
     """The committed subset of a run's metrics; ``name`` overrides the model name (variants);
     ``test_eval``, the ``metrics.json`` of an ``eval.py`` run of this run's checkpoint, replaces
@@ -122,7 +128,7 @@ def record_path(results_dir: Path, record: dict) -> Path:
             parts.append(f"{prefix}{record[key]}")
     if bce_input_of(record) != DEFAULT_BCE_INPUT:
         parts.append(f"bce_{bce_input_of(record)}")
-    if record.get("learn_decoder") is False:
+    if decoder_fixed(record):
         parts.append("fixed_decoder")
     for key, prefix in SWEEP_NAMES.get(record["experiment"], ()):
         parts.append(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from egnn.atomic import atomic_write_text
 from egnn.reporting import paper
-from egnn.reporting.records import bce_input_of
+from egnn.reporting.records import bce_input_of, decoder_fixed
 
 
 def load_records(results_dir: Path, experiment: str) -> dict[str, list[dict]]:
@@ -236,7 +236,7 @@ def autoencoder_table(results_dir: Path) -> str:
                     run.get("batch_size", "?"),
                     run.get("test_draws") or 1,
                     bce_input_of(run),
-                    run.get("learn_decoder") is False,
+                    decoder_fixed(run),
                 )
                 by_setting[setting].append(run)
             ordered = sorted(
