@@ -16,7 +16,16 @@ from egnn.testing import (
 )
 
 KINDS = {"pos": POSITION, "vel": VECTOR, "charges": NODE_SCALAR, "edge_index": EDGE_INDEX}
-EQUIVARIANT = ("egnn", "rf", "linear_vel", "tfn", "se3_transformer", "ensemble", "egnn_motion")
+EQUIVARIANT = (
+    "egnn",
+    "egnn_release",
+    "rf",
+    "linear_vel",
+    "tfn",
+    "se3_transformer",
+    "ensemble",
+    "egnn_motion",
+)
 SMALL = {  # cheap but complete
     "tfn": {"channels": 4},
     "se3_transformer": {"channels": 4},
@@ -73,6 +82,13 @@ def test_non_equivariant_models_fail(name):
     assert errors["rotation"] > 1e-3 and errors["reflection"] > 1e-3
     with pytest.raises(AssertionError, match="not equivariant"):
         assert_equivariant(_model(name), _inputs(), KINDS, (POSITION,), atol=1e-10)
+
+
+def test_release_formulation_is_the_same_function():
+    model, inputs = _model("egnn"), _inputs()
+    release = _model("egnn_release")
+    release.load_state_dict(model.state_dict())
+    torch.testing.assert_close(release(**inputs), model(**inputs), rtol=0, atol=1e-12)
 
 
 def test_unknown_model():

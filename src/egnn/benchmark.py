@@ -25,6 +25,7 @@ from egnn.nn.compile import compile_module
 from egnn.nn.graph import fully_connected_edges
 from egnn.nn.nbody import NBodyEGNN, charge_products, squared_distances
 from egnn.nn.qm9 import QM9EGNN
+from egnn.provenance import cpu_model
 from egnn.testing.reference import reference_egnn, reference_qm9
 from egnn.timing import median_time, median_times
 
@@ -267,6 +268,7 @@ def machine_info(args: argparse.Namespace) -> dict:
 
     return {
         "platform": platform.platform(),
+        "cpu_model": cpu_model(),
         "torch": torch.__version__,
         "threads": args.threads,
         "cpu_count": os.cpu_count(),

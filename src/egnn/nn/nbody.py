@@ -182,6 +182,8 @@ NBODY_MODELS: dict[str, str] = {
     "tfn": "egnn.nn.tfn:NBodyTFN",
     "se3_transformer": "egnn.nn.se3_transformer:NBodySE3Transformer",
     "ensemble": "egnn.nn.nbody:NBodyEnsemble",
+    # The same function at the release's cost (per-edge concatenation): time-to-accuracy baseline.
+    "egnn_release": "egnn.testing.reference:NBodyEGNNRelease",
 }
 
 

@@ -17,6 +17,7 @@ import yaml
 
 from egnn.atomic import atomic_write_json
 from egnn.csv_history import read_rows
+from egnn.provenance import machine
 
 TIME_KEY = "time/train_s"
 
@@ -101,7 +102,10 @@ def main(argv: list[str] | None = None) -> None:
         if not sep or not run_dir or not Path(run_dir).is_dir():
             parser.error(f"expected LABEL=RUN_DIR with an existing run folder, got {item!r}")
         runs.append(run_summary(label, Path(run_dir), args.target, args.metric))
-    atomic_write_json(args.out, {"metric": args.metric, "target": args.target, "runs": runs})
+    # The machine of the runs (the summary runs right after them); each run has its own threads.
+    where = {key: value for key, value in machine().items() if key != "threads"}
+    summary = {"metric": args.metric, "target": args.target, "machine": where, "runs": runs}
+    atomic_write_json(args.out, summary)
     for run in runs:
         when = (
             f"{run['time_s']:.1f} s (epoch {run['epoch']})"
