@@ -8,9 +8,11 @@
 # "after" run goes twice: first with an empty Inductor cache (what a first run on a machine pays
 # for compiling), then with that cache warm. REPEATS=k (default 1) repeats the three runs k times;
 # the summary results/benchmark/time_to_accuracy.json then holds every run and the README table
-# their medians. Extra Hydra overrides go to every run.
-# Usage: [REPEATS=k] scripts/run_time_to_accuracy.sh [TARGET] [OVERRIDES...]
-#   REPEATS=3 scripts/run_time_to_accuracy.sh 0.0071 seed=3 trainer.max_time=00:00:08:00
+# their medians. BF16=1 adds the compiled run in bf16 autocast (trainer.precision=bf16-mixed), cold
+# and warm: faster on CPUs with fast bf16 matmuls (AVX512-BF16, AMX), not the same arithmetic.
+# Extra Hydra overrides go to every run.
+# Usage: [REPEATS=k] [BF16=1] scripts/run_time_to_accuracy.sh [TARGET] [OVERRIDES...]
+#   REPEATS=3 BF16=1 scripts/run_time_to_accuracy.sh 0.0071 seed=3 trainer.max_time=00:00:08:00
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-0.0071}
@@ -40,5 +42,15 @@ for k in $(seq 1 "$repeats"); do
   pairs+=("release's formulation$suffix=$release" "before$suffix=$before"
     "after, cold compile cache$suffix=$cold"
     "after, warm compile cache$suffix=$warm")
+  if [ "${BF16:-0}" = 1 ]; then  # the compiled run in bf16 autocast, its own cache, cold then warm
+    cache=$(mktemp -d -p outputs inductor_cache_XXXX)
+    cold=$(TORCHINDUCTOR_CACHE_DIR=$cache run "bf16_cold$k" compile=true \
+      trainer.precision=bf16-mixed "$@")
+    warm=$(TORCHINDUCTOR_CACHE_DIR=$cache run "bf16_warm$k" compile=true \
+      trainer.precision=bf16-mixed "$@")
+    rm -rf "$cache"
+    pairs+=("after, bf16-mixed, cold compile cache$suffix=$cold"
+      "after, bf16-mixed, warm compile cache$suffix=$warm")
+  fi
 done
 .venv/bin/python -m egnn.reporting.time_to_accuracy --target "$target" "${pairs[@]}"

@@ -419,6 +419,13 @@ def test_benchmark_table(tmp_path):
         "| 40.0 (80%) | 40.0 (80%) |"
     ) in benchmark_table(tmp_path)
     assert "1000 nodes / 27000 edges: 100 ms" in table
+    assert "Other benchmark runs" not in table
+    # An older run kept beside cpu.json gets a row of speed-ups; its CPU may not be recorded.
+    (tmp_path / "benchmark" / "cpu-old.json").write_text(
+        json.dumps({"machine": {}, "matmul_peak_gflops": 206.0, "nbody": case})
+    )
+    row = [line for line in benchmark_table(tmp_path).splitlines() if "cpu-old.json" in line]
+    assert row and row[0].endswith("| not recorded | 206 GFLOP/s | 4.00x | 10.00x | — | — |")
     (tmp_path / "benchmark" / "ideas.json").write_text(
         json.dumps(
             {
@@ -479,6 +486,15 @@ def test_time_to_accuracy(tmp_path):
     # No floor for a run on other threads than the peak's.
     lines = "\n".join(time_to_accuracy_lines(out, step_at_peak_s=0.01, peak_threads=2))
     assert lines.endswith("| — (the peak is for 2 thread(s)) |")
+    # The summary names its machine; the benchmark table gives the floor only for that CPU.
+    from egnn.provenance import cpu_model
+    from egnn.reporting.tables import _same_cpu
+
+    summary = json.loads(out.read_text())
+    assert summary["machine"]["cpu_model"] == cpu_model()
+    assert _same_cpu({"machine": {"cpu_model": cpu_model()}}, summary)
+    assert not _same_cpu({"machine": {"cpu_model": "another"}}, summary)
+    assert not _same_cpu({"machine": {}}, {"machine": {}})  # unrecorded CPUs never match
     tta_main(["--target", "0.005", "--out", str(out), f"slow={run}"])
     lines = "\n".join(time_to_accuracy_lines(out))
     assert "| slow | not reached: best 0.00600 within 9 s | 14 |" in lines

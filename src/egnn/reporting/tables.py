@@ -319,10 +319,13 @@ def benchmark_table(results_dir: Path) -> str:
         )
         if scaling:
             lines += ["", f"Scaling (one radius graph, forward): {scaling}."]
+    lines += other_benchmark_lines(bench_dir)
     lines += ideas_lines(bench_dir / "ideas.json")
+    tta_file = bench_dir / "time_to_accuracy.json"
+    same_machine = tta_file.exists() and _same_cpu(bench, json.loads(tta_file.read_text()))
     lines += time_to_accuracy_lines(
-        bench_dir / "time_to_accuracy.json",
-        _step_at_peak_s(bench),
+        tta_file,
+        _step_at_peak_s(bench) if same_machine else None,
         (bench or {}).get("machine", {}).get("threads"),
     )
     batching_file = bench_dir / "autoencoder_batching.json"
@@ -351,6 +354,43 @@ def benchmark_table(results_dir: Path) -> str:
     return (
         "\n".join(lines) if lines else "No benchmark results yet (`python scripts/benchmark.py`)."
     )
+
+
+def other_benchmark_lines(bench_dir: Path) -> list[str]:
+    """One row per other benchmark run kept beside ``cpu.json`` (``cpu-<when/where>.json``: other
+    dates and machines): its CPU, matmul peak and the compiled backbone's speed-ups."""
+    files = sorted(Path(bench_dir).glob("cpu-*.json"))
+    if not files:
+        return []
+    lines = [
+        "",
+        "Other benchmark runs (the same command on other days; the machine under this project "
+        "changes), compiled backbone against the release's formulation:",
+        "",
+        "| File | CPU | Matmul peak | N-body forward | N-body train step | QM9 forward "
+        "| QM9 train step |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for path in files:
+        bench = json.loads(path.read_text())
+        cells = [
+            f"[`{path.name}`]({path.as_posix()})",
+            bench.get("machine", {}).get("cpu_model", "not recorded"),
+            f"{bench['matmul_peak_gflops']:.0f} GFLOP/s",
+        ]
+        for case in ("nbody", "qm9"):
+            for key in ("forward_s", "train_step_s"):
+                ours = bench.get(case, {}).get("ours_compiled", {})
+                ref = bench.get(case, {}).get("reference", {})
+                cells.append(f"{ref[key] / ours[key]:.2f}x" if key in ours and key in ref else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _same_cpu(bench: dict | None, other: dict) -> bool:
+    """Whether two result files name the same CPU model (files without one never match)."""
+    model = (bench or {}).get("machine", {}).get("cpu_model")
+    return model is not None and model == other.get("machine", {}).get("cpu_model")
 
 
 def _gflops(ours: dict, what: str, peak: float) -> str:
