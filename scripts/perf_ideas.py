@@ -15,7 +15,9 @@ variant's ratio to the default compiled path:
 - ``compiled, dense``: complete graphs stored as [B, n, n, F] pair tensors instead of edge lists,
   so that no gather or scatter is left (the diagonal pairs are computed and masked out, 25% more
   edge work at n = 5);
-- ``compiled autograd``: the backward pass compiled as well (``torch._dynamo.compiled_autograd``).
+- ``compiled autograd``: the backward pass compiled as well (``torch._dynamo.compiled_autograd``);
+- ``compiled, bf16 autocast``: the compiled model under CPU bf16 autocast
+  (``trainer.precision=bf16-mixed``): bf16 matmuls, float32 coordinates; not the same arithmetic.
 
 Usage: ``OMP_NUM_THREADS=1 python scripts/perf_ideas.py [--threads 1] [--out FILE]``.
 """
@@ -38,6 +40,7 @@ from egnn.benchmark import nbody_systems
 from egnn.nn.compile import inductor_options
 from egnn.nn.egcl import EGCL
 from egnn.nn.nbody import NBodyEGNN
+from egnn.provenance import cpu_model
 from egnn.timing import median_times
 
 
@@ -107,6 +110,7 @@ def make_steps(n_systems: int = 100, n: int = 5) -> dict:
         "compiled, max-autotune": edge_list(mode="max-autotune-no-cudagraphs"),
         "compiled, dense": (dense, lambda: dense(pos, vel, charges)),
         "compiled autograd": edge_list(options=options),
+        "compiled, bf16 autocast": bf16_autocast(*edge_list(options=options)),
     }
     torch.testing.assert_close(
         variants["compiled, dense"][1](), variants["eager"][1](), rtol=1e-4, atol=1e-5
@@ -115,6 +119,16 @@ def make_steps(n_systems: int = 100, n: int = 5) -> dict:
         name: training_step(model, forward, pos + vel, name == "compiled autograd")
         for name, (model, forward) in variants.items()
     }
+
+
+def bf16_autocast(model: nn.Module, forward) -> tuple[nn.Module, Callable[[], Tensor]]:
+    """``forward`` under CPU bf16 autocast, as ``trainer.precision=bf16-mixed`` runs it."""
+
+    def autocast_forward() -> Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return forward()
+
+    return model, autocast_forward
 
 
 def training_step(model: nn.Module, forward, target: Tensor, compiled_backward: bool):
@@ -168,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
             "threads": args.threads,
             "load_average_1min": os.getloadavg()[0],
             "torch": torch.__version__,
+            "cpu_model": cpu_model(),
             "rows": rows,
         },
     )

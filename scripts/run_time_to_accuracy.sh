@@ -6,10 +6,11 @@
 # at a time (one thread each, so nothing else shares the machine), each stopping at the first
 # validation MSE below TARGET. The
 # "after" run goes twice: first with an empty Inductor cache (what a first run on a machine pays
-# for compiling), then with that cache warm. REPEATS=k (default 1) repeats the three runs k times;
+# for compiling), then with that cache warm. REPEATS=k (default 1) repeats the runs k times;
 # the summary results/benchmark/time_to_accuracy.json then holds every run and the README table
 # their medians. BF16=1 adds the compiled run in bf16 autocast (trainer.precision=bf16-mixed), cold
-# and warm: faster on CPUs with fast bf16 matmuls (AVX512-BF16, AMX), not the same arithmetic.
+# and warm: not the same arithmetic; faster where bf16 matmuls are (the AVX512-BF16 AMD EPYC of
+# 2026-12-02), slower elsewhere (the AMX machine of the same day).
 # Extra Hydra overrides go to every run.
 # Usage: [REPEATS=k] [BF16=1] scripts/run_time_to_accuracy.sh [TARGET] [OVERRIDES...]
 #   REPEATS=3 BF16=1 scripts/run_time_to_accuracy.sh 0.0071 seed=3 trainer.max_time=00:00:08:00

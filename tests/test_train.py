@@ -120,6 +120,11 @@ def test_every_nbody_model_runs_fast_dev_run(make_cfg, model):
     assert np.isfinite(metrics["test/mse"]) and metrics["model"] == model
 
 
+def test_bf16_mixed_precision_trains(make_cfg):
+    metrics = train(make_cfg("debug=fdr", "trainer.precision=bf16-mixed"))
+    assert np.isfinite(metrics["test/mse"])
+
+
 def test_last_checkpoint_follows_the_latest_validation_not_the_best(make_cfg):
     # lr 0: every validation ties the first, so the best checkpoint stays at epoch 0 while
     # last.ckpt (what ckpt_path=last resumes) must move on to the final epoch.

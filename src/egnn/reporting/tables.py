@@ -284,8 +284,9 @@ def benchmark_table(results_dir: Path) -> str:
         peak = bench["matmul_peak_gflops"]
         machine = bench["machine"]
         peaks = bench.get("matmul_peak_gflops_measured", [])
+        cpu = f"{machine['cpu_model']}, " if "cpu_model" in machine else ""
         lines += [
-            f"Machine: {machine.get('platform', '?')}, torch {machine.get('torch', '?')}, "
+            f"Machine: {cpu}{machine.get('platform', '?')}, torch {machine.get('torch', '?')}, "
             f"{machine.get('threads', '?')} thread(s); float32 matmul peak {peak:.1f} GFLOP/s"
             + (f" (the best of {len(peaks)} measurements over the run)." if peaks else "."),
             "",
@@ -501,6 +502,7 @@ def ideas_lines(path: Path) -> list[str]:
         "",
         f"Speed ideas, `python scripts/perf_ideas.py`: {data['case']}, forward, backward and fused"
         f" Adam, {data['threads']} thread(s)"
+        + (f", {data['cpu_model']}" if "cpu_model" in data else "")
         + (f", load average {load:.1f}" if load is not None else "")
         + "; ratios above 1 are faster than the compiled step:",
         "",
