@@ -30,28 +30,25 @@ run() {  # NAME, overrides... -> prints the run folder
     >"$log" 2>&1 || { echo "run $name failed: see $log" >&2; exit 1; }
   grep -o 'run folder: [^ ]*' "$log" | tail -1 | cut -d' ' -f3 | sed 's/\x1b\[[0-9;]*m//g'
 }
+cold_and_warm() {  # NAME LABEL overrides...: a compiled run on an empty Inductor cache, then warm
+  local name=$1 label=$2 cache cold warm
+  shift 2
+  cache=$(mktemp -d -p outputs inductor_cache_XXXX)
+  cold=$(TORCHINDUCTOR_CACHE_DIR=$cache run "${name}_cold$k" compile=true "$@")
+  warm=$(TORCHINDUCTOR_CACHE_DIR=$cache run "${name}_warm$k" compile=true "$@")
+  rm -rf "$cache"
+  pairs+=("$label, cold compile cache$suffix=$cold" "$label, warm compile cache$suffix=$warm")
+}
 pairs=()
 for k in $(seq 1 "$repeats"); do
   suffix=$([ "$repeats" -gt 1 ] && echo " #$k" || true)
-  cache=$(mktemp -d -p outputs inductor_cache_XXXX)
   release=$(run "release$k" model.net.name=egnn_release compile=false \
     ++model.optimizer.fused=false "$@")
   before=$(run "before$k" compile=false ++model.optimizer.fused=false "$@")
-  cold=$(TORCHINDUCTOR_CACHE_DIR=$cache run "after_cold$k" compile=true "$@")
-  warm=$(TORCHINDUCTOR_CACHE_DIR=$cache run "after_warm$k" compile=true "$@")
-  rm -rf "$cache"
-  pairs+=("release's formulation$suffix=$release" "before$suffix=$before"
-    "after, cold compile cache$suffix=$cold"
-    "after, warm compile cache$suffix=$warm")
-  if [ "${BF16:-0}" = 1 ]; then  # the compiled run in bf16 autocast, its own cache, cold then warm
-    cache=$(mktemp -d -p outputs inductor_cache_XXXX)
-    cold=$(TORCHINDUCTOR_CACHE_DIR=$cache run "bf16_cold$k" compile=true \
-      trainer.precision=bf16-mixed "$@")
-    warm=$(TORCHINDUCTOR_CACHE_DIR=$cache run "bf16_warm$k" compile=true \
-      trainer.precision=bf16-mixed "$@")
-    rm -rf "$cache"
-    pairs+=("after, bf16-mixed, cold compile cache$suffix=$cold"
-      "after, bf16-mixed, warm compile cache$suffix=$warm")
+  pairs+=("release's formulation$suffix=$release" "before$suffix=$before")
+  cold_and_warm after after "$@"
+  if [ "${BF16:-0}" = 1 ]; then  # the compiled run in bf16 autocast, its own cache
+    cold_and_warm bf16 "after, bf16-mixed" trainer.precision=bf16-mixed "$@"
   fi
 done
 .venv/bin/python -m egnn.reporting.time_to_accuracy --target "$target" "${pairs[@]}"

@@ -11,7 +11,7 @@ Medians over repeated passes; ratios come from the same process. Writes a JSON f
 from __future__ import annotations
 
 import argparse
-import platform
+import os
 import statistics
 from copy import deepcopy
 from functools import partial
@@ -25,7 +25,7 @@ from egnn.nn.compile import compile_module
 from egnn.nn.graph import fully_connected_edges
 from egnn.nn.nbody import NBodyEGNN, charge_products, squared_distances
 from egnn.nn.qm9 import QM9EGNN
-from egnn.provenance import cpu_model
+from egnn.provenance import machine
 from egnn.testing.reference import reference_egnn, reference_qm9
 from egnn.timing import median_time, median_times
 
@@ -263,15 +263,11 @@ def autoencoder_case(
 
 
 def machine_info(args: argparse.Namespace) -> dict:
-    """Where and under what load the numbers were taken (load = runnable processes, 1-min mean)."""
-    import os
-
+    """The machine as every run record describes it (:func:`egnn.provenance.machine`), with the
+    benchmark's threads and device and the load it ran under (runnable processes, 1-min mean)."""
     return {
-        "platform": platform.platform(),
-        "cpu_model": cpu_model(),
-        "torch": torch.__version__,
+        **machine(),
         "threads": args.threads,
-        "cpu_count": os.cpu_count(),
         "load_average_1min": os.getloadavg()[0],
         "device": args.device,
         "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
