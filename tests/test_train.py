@@ -6,8 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hydra
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 import torch
 import yaml
 
@@ -153,3 +155,39 @@ def test_metrics_say_why_training_stopped(make_cfg, overrides, reason):
     trainer = [f"trainer.{o}" for o in (*limits, "check_val_every_n_epoch=1", "max_epochs=1000")]
     metrics = train(make_cfg(*trainer, *overrides))
     assert metrics["stopped_by"] == reason and metrics["epochs"] < 1000
+
+
+class _StepLosses(pl.Callback):
+    """Records each training step's loss, and ``train/loss`` as logged after each epoch."""
+
+    def __init__(self) -> None:
+        self.steps: list[list[float]] = []
+        self.logged: list[float] = []
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if self.steps:  # the previous epoch's value
+            self.logged.append(trainer.callback_metrics["train/loss"].item())
+        self.steps.append([])
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.steps[-1].append(outputs["loss"].item())
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        self.logged.append(trainer.callback_metrics["train/loss"].item())
+
+
+def test_train_loss_is_the_mean_over_each_epochs_steps(make_cfg):
+    cfg = make_cfg()
+    recorder = _StepLosses()
+    trainer = pl.Trainer(
+        max_epochs=3,
+        limit_val_batches=0,
+        logger=False,
+        callbacks=[recorder],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(hydra.utils.instantiate(cfg.model), datamodule=hydra.utils.instantiate(cfg.data))
+    assert [len(s) for s in recorder.steps] == [4, 4, 4]  # 200 systems, batches of 50
+    np.testing.assert_allclose(recorder.logged, [np.mean(s) for s in recorder.steps], rtol=1e-6)
