@@ -41,8 +41,8 @@ format: $(STAMP) ## Format and fix with ruff
 tables: $(STAMP) ## Regenerate the README tables from results/
 	$(PY) -m egnn.reporting.tables --readme README.md
 
-report: $(STAMP) ## Write report/ (tables and figures) from results/; add run folders with RUNS="..."
-	$(PY) scripts/report.py $(if $(RUNS),--runs $(RUNS),)
+report: $(STAMP) ## Update report/ from results/ (keeps figures of runs not here); add run folders with RUNS="..."
+	$(PY) scripts/report.py --keep-earlier $(if $(RUNS),--runs $(RUNS),)
 
 clean: ## Remove caches (keeps .venv, data/ and outputs/)
 	rm -rf .pytest_cache .ruff_cache src/*.egg-info

@@ -346,6 +346,26 @@ def test_report_folder(tmp_path, nbody_data_dir):
         assert title in text
     assert "| EGNN | 0.0071 | 0.0070 |" in text
     assert (out / "tables" / "nbody.csv").read_text().startswith("Model,Paper MSE,")
+    # --keep-earlier: a run folder's figure and a sweep's summary stay when their folders are not
+    # given again; any other figure that is not remade goes.
+    run_figure = out / "figures" / "adjacency-ae_community-egnn-2026-11-28_05-10-23.png"
+    run_figure.write_bytes(b"an earlier run's figure")
+    (out / "figures" / "nbody_trajectories.png").write_bytes(b"trajectories of earlier runs")
+    (out / "figures" / "curve-removed-record.png").write_bytes(b"stale")
+    text = write_report(results, out, [], tmp_path / "data", False, keep_earlier=True).read_text()
+    assert run_figure.read_bytes() == b"an earlier run's figure"
+    assert "### N-body trajectories (kept from an earlier report)" in text
+    assert not (out / "figures" / "curve-removed-record.png").exists()
+    assert (
+        "### adjacency reconstructions: ae_community-egnn-2026-11-28_05-10-23 (kept from an"
+        " earlier report)" in text
+    )
+    assert "python scripts/report.py --keep-earlier" in text
+    assert "- job 1 (model.optimizer.lr=0.0005): test/mse 0.02, val/mse_best 0.0105" in text
+    assert (out / "sweeps" / f"{tmp_path.name}-multirun_x.md").exists()
+    # Without it the report is made whole again from what is given.
+    text = write_report(results, out, [], tmp_path / "data", False).read_text()
+    assert not run_figure.exists() and "## Sweeps" not in text
     figure = plot_nbody_trajectories(
         {"EGNN": PRETRAINED_NBODY}, nbody_data_dir, tmp_path / "traj.png", dataset="tiny"
     )

@@ -9,7 +9,11 @@ figures, generated from the committed records in ``results/`` and, optionally, r
   learning curves (the ``csv/metrics.csv`` files committed under ``results/`` and those of the runs
   given with ``--runs``), N-body trajectories (input, truth and each
   model's prediction) for the shipped EGNN and every N-body run given, and adjacency
-  reconstructions of every graph-autoencoder run given.
+  reconstructions of every graph-autoencoder run given;
+- ``sweeps/*.md``: the summary of each multirun folder given with ``--sweeps``.
+
+Run and sweep folders live under ``outputs/`` on the machine that ran them; ``--keep-earlier``
+keeps what an earlier report made from folders not given now.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import io
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -241,8 +246,15 @@ def write_report(
     data_dir: Path,
     trajectories: bool = True,
     sweep_dirs: list[Path] | None = None,
+    keep_earlier: bool = False,
 ) -> Path:
-    """Write the report folder; returns the path of its README.md."""
+    """Write the report folder; returns the path of its README.md.
+
+    With ``keep_earlier``, what an earlier report made from run and sweep folders that are not
+    given now (``outputs/`` folders this machine may no longer have) stays: the learning curves
+    and adjacency reconstructions of runs, listed after the new figures, and the sweep summaries
+    (``sweeps/*.md``). Otherwise the report is made whole from what is given, and those go.
+    """
     sections = {
         "nbody": ("N-body charged particles (paper Table 2)", tables.nbody_table(results_dir)),
         "nbody_ideas": (
@@ -264,8 +276,9 @@ def write_report(
         "Each number is a committed record (command, commit, seed, machine in its JSON).",
         "",
     ]
-    if run_dirs or sweep_dirs:  # how to make this report again
+    if run_dirs or sweep_dirs or keep_earlier:  # how to make this report again
         again = ["python scripts/report.py"]
+        again += ["--keep-earlier"] if keep_earlier else []
         again += ["--runs", *map(str, run_dirs)] if run_dirs else []
         again += ["--sweeps", *map(str, sweep_dirs)] if sweep_dirs else []
         lines += [
@@ -299,14 +312,22 @@ def write_report(
             "CSV: [tables/other.csv](tables/other.csv)",
             "",
         ]
-    if sweep_dirs:
+    sweeps = out / "sweeps"
+    summaries = {f"{d.parent.name}-{d.name}.md": sweep_summary(d) for d in sweep_dirs or []}
+    if keep_earlier:  # an earlier report's summaries of sweeps not given now
+        for old in sweeps.glob("*.md"):
+            summaries.setdefault(old.name, old.read_text())
+    for old in sweeps.glob("*.md"):
+        if old.name not in summaries:
+            old.unlink()
+    if summaries:
         lines += ["## Sweeps", ""]
-        for sweep_dir in sweep_dirs:
-            lines += [sweep_summary(sweep_dir), ""]
+        for name, summary in sorted(summaries.items()):
+            atomic_write_text(sweeps / name, summary.rstrip("\n") + "\n")
+            lines += [summary.rstrip("\n"), ""]
 
     figures = out / "figures"
-    for old in figures.glob("*.png"):  # the report is made whole: no figure of a run left out
-        old.unlink()
+    earlier = {old.name for old in figures.glob("*.png")}
     made: list[tuple[str, Path]] = []
     if plots.data_efficiency_points(results_dir):
         made.append(
@@ -323,7 +344,7 @@ def write_report(
         made.append((f"learning curve: {label}", curve))
     nbody_checkpoints = {}
     if trajectories and PRETRAINED_NBODY.exists():
-        nbody_checkpoints["EGNN (pretrained)"] = PRETRAINED_NBODY
+        nbody_checkpoints[PRETRAINED_LABEL] = PRETRAINED_NBODY
     for run_dir in run_dirs:
         config, ckpt = _run_info(run_dir)
         csv_path = run_dir / "csv" / "metrics.csv"
@@ -346,16 +367,29 @@ def write_report(
                     ),
                 )
             )
-    if trajectories and nbody_checkpoints:
+    kept = "(kept from an earlier report)"
+    keep_trajectories = (
+        keep_earlier
+        and TRAJECTORIES_FIGURE in earlier
+        and not any(name != PRETRAINED_LABEL for name in nbody_checkpoints)
+    )
+    if keep_trajectories:  # the earlier figure showed the N-body runs it was given; none now
+        made.append((f"N-body trajectories {kept}", figures / TRAJECTORIES_FIGURE))
+    elif trajectories and nbody_checkpoints:
         made.append(
             (
                 "N-body trajectories",
-                plot_nbody_trajectories(
-                    nbody_checkpoints, data_dir, figures / "nbody_trajectories.png"
-                ),
+                plot_nbody_trajectories(nbody_checkpoints, data_dir, figures / TRAJECTORIES_FIGURE),
             )
         )
-
+    remade = {Path(path).name for _, path in made}
+    if keep_earlier:  # the figures of run folders not given now
+        for name in sorted(n for n in earlier - remade if RUN_FIGURE_NAME.match(n)):
+            kind, label = name.removesuffix(".png").split("-", 1)
+            made.append((f"{RUN_FIGURE_TITLES[kind]}: {label} {kept}", figures / name))
+    shown = {Path(path).name for _, path in made}
+    for name in earlier - shown:  # the report is made whole: no figure of a run left out
+        (figures / name).unlink()
     lines += ["## Figures", ""]
     for title, path in made:
         rel = Path(os.path.relpath(Path(path).resolve(), out.resolve())).as_posix()
@@ -363,6 +397,13 @@ def write_report(
     readme = out / "README.md"
     atomic_write_text(readme, "\n".join(lines))
     return readme
+
+
+PRETRAINED_LABEL = "EGNN (pretrained)"
+TRAJECTORIES_FIGURE = "nbody_trajectories.png"
+RUN_FIGURE_TITLES = {"curve": "learning curve", "adjacency": "adjacency reconstructions"}
+# A run folder's figure ends with the folder's name, the run's start time.
+RUN_FIGURE_NAME = re.compile(r"^(curve|adjacency)-.+-\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.png$")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -383,13 +424,24 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="skip the N-body trajectory figure (needs the small data set)",
     )
+    parser.add_argument(
+        "--keep-earlier",
+        action="store_true",
+        help="keep the figures and sweep summaries of run and sweep folders not given now",
+    )
     args = parser.parse_args(argv)
     for run_dir in args.runs:
         if not (run_dir / "config_resolved.yaml").exists():
             raise SystemExit(f"error: {run_dir} is not a run folder (no config_resolved.yaml)")
     torch.set_num_threads(1)
     readme = write_report(
-        args.results_dir, args.out, args.runs, args.data_dir, not args.no_trajectories, args.sweeps
+        args.results_dir,
+        args.out,
+        args.runs,
+        args.data_dir,
+        not args.no_trajectories,
+        args.sweeps,
+        args.keep_earlier,
     )
     print(f"wrote {readme}")
 
