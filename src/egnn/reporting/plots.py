@@ -87,9 +87,10 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, out: Path, dpi: int = 120) -> Path:
-    """Lay out, write ``out`` (creating its folder) and close ``fig``; returns ``out``."""
-    fig.tight_layout()
+def save_figure(fig, out: Path, dpi: int = 120, rect: tuple | None = None) -> Path:
+    """Lay out (within ``rect`` of the figure, default all of it), write ``out`` (creating its
+    folder) and close ``fig``; returns ``out``."""
+    fig.tight_layout(rect=rect)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi)
     pyplot().close(fig)
@@ -152,8 +153,14 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
             ax.set_xlabel("embedding size")
             ax.set_ylabel({"test/error": "test %Error", "test/f1": "test F1"}[metric])
             ax.grid(True, alpha=0.3)
-        axes[0].legend(fontsize=7)
-        written.append(save_figure(fig, Path(results_dir) / "ae_embedding" / "embedding.png"))
+        # One legend under both panels: inside a panel it would hide points.
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False)
+        legend_height = 0.2 * ((len(labels) + 1) // 2)  # inches, one line per two entries
+        fig.set_figheight(3.6 + legend_height)
+        bottom = legend_height / fig.get_figheight()
+        out = Path(results_dir) / "ae_embedding" / "embedding.png"
+        written.append(save_figure(fig, out, rect=(0, bottom, 1, 1)))
     return written
 
 
