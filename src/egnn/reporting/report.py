@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 # The shipped N-body EGNN (repository root/pretrained, beside configs/).
 PRETRAINED_NBODY = Path(__file__).resolve().parents[3] / "pretrained" / "nbody_egnn.ckpt"
+PRETRAINED_LABEL = "EGNN (pretrained)"
+TRAJECTORIES_FIGURE = "nbody_trajectories.png"
+RUN_FIGURE_TITLES = {"curve": "learning curve", "adjacency": "adjacency reconstructions"}
+# A run folder's figure ends with the folder's name, the run's start time.
+RUN_FIGURE_NAME = re.compile(r"^(curve|adjacency)-.+-\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.png$")
 
 
 def markdown_table_to_csv(markdown: str) -> str:
@@ -341,7 +346,7 @@ def write_report(
     for csv_path in sorted(Path(results_dir).glob("*/*.csv")):  # committed learning curves
         label = f"{csv_path.parent.name}-{csv_path.stem}"
         curve = plots.plot_learning_curve(csv_path, figures / f"curve-{label}.png", label)
-        made.append((f"learning curve: {label}", curve))
+        made.append((f"{RUN_FIGURE_TITLES['curve']}: {label}", curve))
     nbody_checkpoints = {}
     if trajectories and PRETRAINED_NBODY.exists():
         nbody_checkpoints[PRETRAINED_LABEL] = PRETRAINED_NBODY
@@ -352,7 +357,7 @@ def write_report(
         if csv_path.exists():
             made.append(
                 (
-                    f"learning curve: {label}",
+                    f"{RUN_FIGURE_TITLES['curve']}: {label}",
                     plots.plot_learning_curve(csv_path, figures / f"curve-{label}.png", label),
                 )
             )
@@ -361,7 +366,7 @@ def write_report(
         if ckpt is not None and config["task_name"].startswith("ae_"):
             made.append(
                 (
-                    f"adjacency reconstructions: {label}",
+                    f"{RUN_FIGURE_TITLES['adjacency']}: {label}",
                     plot_adjacency_reconstructions(
                         run_dir, data_dir, figures / f"adjacency-{label}.png"
                     ),
@@ -397,13 +402,6 @@ def write_report(
     readme = out / "README.md"
     atomic_write_text(readme, "\n".join(lines))
     return readme
-
-
-PRETRAINED_LABEL = "EGNN (pretrained)"
-TRAJECTORIES_FIGURE = "nbody_trajectories.png"
-RUN_FIGURE_TITLES = {"curve": "learning curve", "adjacency": "adjacency reconstructions"}
-# A run folder's figure ends with the folder's name, the run's start time.
-RUN_FIGURE_NAME = re.compile(r"^(curve|adjacency)-.+-\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.png$")
 
 
 def main(argv: list[str] | None = None) -> None:
