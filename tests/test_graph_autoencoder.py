@@ -19,10 +19,16 @@ from egnn.data import keys as K
 from egnn.data.graphs.datamodule import AdjacencyDataset, collate_graphs
 from egnn.data.graphs.dataset import ensure_split, get_spec, load_split, split_path
 from egnn.errors import ConfigError
+from egnn.evaluate import evaluate
 from egnn.nn.autoencoder import AE_MODELS, build_autoencoder
 from egnn.nn.nbody import build_nbody_model
 from egnn.tasks.autoencoder import GraphAutoencoderTask
-from egnn.tasks.graph_metrics import AdjacencyMetrics, DrawnAdjacencyMetrics, per_graph_bce
+from egnn.tasks.graph_metrics import (
+    AdjacencyMetrics,
+    DrawnAdjacencyMetrics,
+    mean_probability_logits,
+    per_graph_bce,
+)
 from egnn.testing.equivariance import random_orthogonal
 from egnn.train import train
 
@@ -164,10 +170,39 @@ def test_each_test_draw_redraws_the_random_input(graph_data_dir):
     assert out["bce_std"].item() == pytest.approx(np.std(per_draw, ddof=1), rel=1e-5)
 
 
+@pytest.mark.parametrize("name", ["test_draws", "test_ensemble"])
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, "3"])
-def test_bad_test_draws_is_named(bad):
-    with pytest.raises(ConfigError, match=f"test_draws={bad!r}: expected an integer >= 1"):
-        GraphAutoencoderTask({"name": "gnn"}, test_draws=bad)
+def test_bad_test_draws_is_named(name, bad):
+    with pytest.raises(ConfigError, match=f"{name}={bad!r}: expected an integer >= 1"):
+        GraphAutoencoderTask({"name": "gnn"}, **{name: bad})
+
+
+def test_mean_probability_logits_by_hand():
+    log3 = math.log(3.0)
+    # Probabilities 0.5 and 0.75 -> 0.625 = 5/8; 0.75 twice -> 0.75; sigmoid(+-40) -> 1/2.
+    draws = torch.tensor([[0.0, log3, 40.0], [log3, log3, -40.0]], dtype=torch.float64)
+    expected = torch.tensor([math.log(5 / 3), log3, 0.0], dtype=torch.float64)
+    torch.testing.assert_close(mean_probability_logits(draws), expected)
+    # Probabilities that round to 1 in float32 keep their logit; one draw is itself.
+    saturated = torch.tensor([[100.0, -100.0], [100.0, -100.0]])
+    torch.testing.assert_close(mean_probability_logits(saturated), torch.tensor([100.0, -100.0]))
+    torch.testing.assert_close(mean_probability_logits(draws[:1]), draws[0])
+
+
+def test_test_ensemble_averages_the_probabilities_of_fresh_draws(graph_data_dir):
+    graphs = load_split(graph_data_dir, "community_small", "test")[:3]
+    batch = collate_graphs(list(AdjacencyDataset(graphs)))
+    torch.manual_seed(0)
+    task = GraphAutoencoderTask({"name": "egnn"}, test_ensemble=3).eval()
+    with torch.no_grad():
+        torch.manual_seed(1)
+        draws = torch.stack([task(batch) for _ in range(3)])
+        torch.manual_seed(1)
+        averaged = task.ensemble_logits(batch)
+    assert len({tuple(d[:5].tolist()) for d in draws}) == 3  # three different draws
+    torch.testing.assert_close(averaged, mean_probability_logits(draws))
+    # A model without random input has nothing to average: one pass.
+    assert GraphAutoencoderTask({"name": "gnn"}, test_ensemble=3).test_ensemble == 1
 
 
 def test_bce_of_probabilities_is_the_releases_clamped_loss():
@@ -317,6 +352,24 @@ def test_each_model_trains_end_to_end(tmp_path, graph_data_dir, model):
         assert metrics["test_draws"] == 1 and "test/bce_std" not in metrics
     else:
         assert metrics["test_draws"] == 10 and metrics["test/bce_std"] > 0.0
+    assert metrics["test_ensemble"] == 1  # the paper's single draw per prediction
+    if model == "ae_egnn":  # re-tested with 3 draws averaged into each prediction, 2 passes
+        cfg = compose_config(
+            [
+                f"ckpt_path={metrics['best_checkpoint']}",
+                f"paths.data_dir={graph_data_dir}",
+                "test_draws=2",
+                "test_ensemble=3",
+                "trainer.enable_progress_bar=false",
+                "forward_time.enabled=false",
+            ],
+            tmp_path / "eval",
+            config_name="eval.yaml",
+        )
+        tested = evaluate(cfg)
+        GlobalHydra.instance().clear()
+        assert tested["test_draws"] == 2 and tested["test_ensemble"] == 3
+        assert 0.0 <= tested["test/error"] <= 100.0 and math.isfinite(tested["test/bce_std"])
 
 
 def test_baseline_runs_without_training(tmp_path, graph_data_dir):

@@ -185,6 +185,17 @@ def test_record_takes_its_test_metrics_from_an_eval_of_the_run(tmp_path):
     assert record["epochs"] == 100  # the training facts stay the run's
     row = next(line for line in autoencoder_table(results).splitlines() if "| EGNN |" in line)
     assert row.split(" | ")[5:11] == ["0.083", "0.999", "0.999", "1", "1", "10"]
+    # An eval that averages 4 draws into each prediction: its own file name and row.
+    averaged = tmp_path / "eval_ens4"
+    averaged.mkdir()
+    tested.update({"test_ensemble": 4, "test/error": 0.002, "test/error_std": 0.001})
+    (averaged / "metrics.json").write_text(json.dumps(tested))
+    record_main([str(run), "--test-from", str(averaged), "--results-dir", str(results)])
+    record = json.loads((results / "ae_community" / "egnn-ens4-seed0.json").read_text())
+    assert record["test_ensemble"] == 4 and record["test/error"] == 0.002
+    rows = [line for line in autoencoder_table(results).splitlines() if "| EGNN" in line]
+    assert [row.split(" | ")[1] for row in rows[:2]] == ["EGNN", "EGNN, 4 draws averaged"]
+    assert rows[1].split(" | ")[5] == "0.002"
     last = _ae_run(tmp_path, "last", batch_size=1, best_checkpoint=best.replace("97", "99"))
     with pytest.raises(SystemExit, match="not the best checkpoint of"):
         record_main([str(last), "--test-from", str(evaluation), "--results-dir", str(results)])

@@ -93,7 +93,9 @@ def evaluate(cfg: DictConfig) -> dict:
     output_dir = Path(cfg.paths.output_dir)
     atomic_write_text(output_dir / "config_resolved.yaml", OmegaConf.to_yaml(run_cfg, resolve=True))
     datamodule = hydra.utils.instantiate(run_cfg.data)
-    overrides = {} if cfg.get("test_draws") is None else {"test_draws": cfg.test_draws}
+    overrides = {
+        name: cfg[name] for name in ("test_draws", "test_ensemble") if cfg.get(name) is not None
+    }
     model = load_task(ckpt, run_cfg.model, overrides)
     trainer = hydra.utils.instantiate(
         cfg.trainer, logger=instantiate_dict(cfg.get("logger")) or False

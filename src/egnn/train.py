@@ -125,8 +125,8 @@ def run_metadata(
     output_dir: Path,
 ) -> dict:
     """What names a run in its metrics.json and record: experiment, model, the data choices that
-    grids sweep, the data seeds, the passes over the test split and the training loss's input
-    (graph autoencoder), the run folder and the machine."""
+    grids sweep, the data seeds, the passes over the test split, the draws averaged into each test
+    prediction and the training loss's input (graph autoencoder), the run folder and the machine."""
     return {
         "experiment": cfg.task_name,
         "model": OmegaConf.select(cfg, "model.net.name"),
@@ -138,6 +138,7 @@ def run_metadata(
         "target": OmegaConf.select(cfg, "data.target"),
         "data_seed": getattr(datamodule, "data_seed", None),
         "test_draws": getattr(model, "test_draws", None),
+        "test_ensemble": getattr(model, "test_ensemble", None),
         "train_bce_input": getattr(model, "train_bce_input", None),
         "run_dir": str(output_dir),
         "machine": machine(),

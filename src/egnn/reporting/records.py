@@ -38,6 +38,7 @@ KEPT = (
     "num_threads",
     "compiled",
     "test_draws",
+    "test_ensemble",
     "train_bce_input",
     "learn_decoder",
     "val/mse_best",
@@ -62,6 +63,12 @@ def bce_input_of(record: dict) -> str:
     return record.get("train_bce_input") or DEFAULT_BCE_INPUT
 
 
+def test_ensemble_of(record: dict) -> int:
+    """Random draws averaged into each test prediction of an autoencoder record (1, the paper's
+    single draw, when the record predates the option)."""
+    return record.get("test_ensemble") or 1
+
+
 def decoder_fixed(record: dict) -> bool:
     """Whether an autoencoder record's distance decoder was left untrained
     (``model.net.learn_decoder=false``); records without the key trained it."""
@@ -80,6 +87,7 @@ def make_record(metrics: dict, name: str | None = None, test_eval: dict | None =
         record["test_command"] = test_eval.get("command")
         record["test_git_commit"] = test_eval.get("git_commit")
         record["test_draws"] = test_eval.get("test_draws")
+        record["test_ensemble"] = test_eval.get("test_ensemble")
     if name:
         record["model"] = name
     machine = metrics.get("machine", {})
@@ -114,7 +122,8 @@ def record_path(results_dir: Path, record: dict) -> Path:
     QM9; ``-b<K>`` / ``-e<E>`` when an experiment of :data:`PROTOCOL_BATCH_SIZE` ran with K graphs
     per step or E epochs instead of the protocol's; ``-bce_probabilities`` for an autoencoder
     trained on the BCE of probabilities instead of logits; ``-fixed_decoder`` for one whose
-    distance decoder was not trained; for a grid of :data:`SWEEP_NAMES`, its
+    distance decoder was not trained; ``-ens<D>`` for one tested with D random draws averaged
+    into each prediction; for a grid of :data:`SWEEP_NAMES`, its
     swept values, e.g. ``egnn-n100-seed0.json``)."""
     parts = [record["model"]]
     if record.get("target"):
@@ -130,6 +139,8 @@ def record_path(results_dir: Path, record: dict) -> Path:
         parts.append(f"bce_{bce_input_of(record)}")
     if decoder_fixed(record):
         parts.append("fixed_decoder")
+    if test_ensemble_of(record) > 1:
+        parts.append(f"ens{test_ensemble_of(record)}")
     for key, prefix in SWEEP_NAMES.get(record["experiment"], ()):
         parts.append(
             f"{prefix}{record[key]:g}"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from egnn.atomic import atomic_write_text
 from egnn.reporting import paper
-from egnn.reporting.records import bce_input_of, decoder_fixed
+from egnn.reporting.records import bce_input_of, decoder_fixed, test_ensemble_of
 
 
 def load_records(results_dir: Path, experiment: str) -> dict[str, list[dict]]:
@@ -228,8 +228,9 @@ def autoencoder_table(results_dir: Path) -> str:
         records = load_records(results_dir, experiment)
         for name, label in paper.AUTOENCODER_LABELS.items():
             ref = paper.AUTOENCODER[experiment][name]
-            # One row per graphs-per-step setting, number of test passes, training loss and
-            # decoder (trained or fixed): runs of different protocols are never averaged.
+            # One row per graphs-per-step setting, number of test passes, training loss, decoder
+            # (trained or fixed) and draws averaged per test prediction: runs of different
+            # protocols are never averaged.
             by_setting = defaultdict(list)
             for run in records.get(name, []):
                 setting = (
@@ -237,6 +238,7 @@ def autoencoder_table(results_dir: Path) -> str:
                     run.get("test_draws") or 1,
                     bce_input_of(run),
                     decoder_fixed(run),
+                    test_ensemble_of(run),
                 )
                 by_setting[setting].append(run)
             ordered = sorted(
@@ -247,10 +249,11 @@ def autoencoder_table(results_dir: Path) -> str:
                     kv[0][1],
                     kv[0][2],
                     kv[0][3],
+                    kv[0][4],
                 ),
             )
-            for (batch, passes, bce_input, fixed), runs in ordered or [
-                (("—", "—", "—", False), [])
+            for (batch, passes, bce_input, fixed, ensemble), runs in ordered or [
+                (("—", "—", "—", False, 1), [])
             ]:
 
                 def ours(key: str, fmt: str, runs=runs) -> str:
@@ -260,7 +263,8 @@ def autoencoder_table(results_dir: Path) -> str:
                 epochs = ours("epochs", ".0f") if any(r.get("epochs") for r in runs) else "—"
                 wall = [r["train_time_s"] / 60 for r in runs if r.get("train_time_s")]
                 lines.append(
-                    f"| {dataset} | {label}{' (decoder fixed)' if fixed else ''} "
+                    f"| {dataset} | {label}{' (decoder fixed)' if fixed else ''}"
+                    f"{f', {ensemble} draws averaged' if ensemble > 1 else ''} "
                     f"| {'—' if ref['test/bce'] is None else ref['test/bce']} "
                     f"| {ours('test/bce', '.2f')} | {ref['test/error']} "
                     f"| {ours('test/error', '.3f')} | {ref['test/f1']:.3f} "

@@ -14,6 +14,7 @@ from egnn.tasks.graph_metrics import (
     BCE_INPUTS,
     AdjacencyMetrics,
     DrawnAdjacencyMetrics,
+    mean_probability_logits,
     per_graph_bce,
 )
 
@@ -33,6 +34,10 @@ class GraphAutoencoderTask(Task):
     their standard deviation. A model without random input (GNN, baseline) makes one pass, which
     is exact; ``self.test_draws`` is the number made. Validation is one pass, as in the paper.
 
+    ``test_ensemble``: random inputs drawn per graph within one test pass, whose predicted
+    probabilities are averaged into the pass's prediction (1, the default: the paper's single
+    draw). A model without random input makes one; ``self.test_ensemble`` is the number used.
+
     ``train_bce_input``: what the training loss reads, ``"logits"`` (this class's default, the
     stable BCE) or ``"probabilities"`` (the release's BCE of sigmoid outputs, the default of
     ``experiment=ae_community``; see :func:`~egnn.tasks.graph_metrics.per_graph_bce`). Validation
@@ -48,12 +53,14 @@ class GraphAutoencoderTask(Task):
         scheduler: Mapping | None = None,
         test_draws: int = 1,
         train_bce_input: str = "logits",
+        test_ensemble: int = 1,
     ) -> None:
-        if isinstance(test_draws, bool) or not isinstance(test_draws, int) or test_draws < 1:
-            raise ConfigError(
-                f"test_draws={test_draws!r}: expected an integer >= 1 (independent passes over the"
-                " test split, averaged)"
-            )
+        for name, value, meaning in (
+            ("test_draws", test_draws, "independent passes over the test split, averaged"),
+            ("test_ensemble", test_ensemble, "random draws averaged into each test prediction"),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name}={value!r}: expected an integer >= 1 ({meaning})")
         if train_bce_input not in BCE_INPUTS:
             raise ConfigError(
                 f"train_bce_input={train_bce_input!r}: expected one of {BCE_INPUTS} (what the"
@@ -62,12 +69,14 @@ class GraphAutoencoderTask(Task):
         super().__init__(net, optimizer or DEFAULT_OPTIMIZER, scheduler)
         self.hparams["test_draws"] = test_draws
         self.hparams["train_bce_input"] = train_bce_input
+        self.hparams["test_ensemble"] = test_ensemble
         self.train_bce_input = train_bce_input
         self.net = build_autoencoder(**self.hparams.net)
         probabilistic = getattr(self.net, "probabilistic", True)
         self.val_metric = "bce" if probabilistic else "error"
         self.val_error = AdjacencyMetrics(with_bce=probabilistic)
         self.test_draws = test_draws if self.net.random_input else 1
+        self.test_ensemble = test_ensemble if self.net.random_input else 1
         self.test_error = DrawnAdjacencyMetrics(self.test_draws, with_bce=probabilistic)
 
     def forward(self, batch: dict) -> torch.Tensor:
@@ -77,17 +86,29 @@ class GraphAutoencoderTask(Task):
     def target(self, batch: dict) -> torch.Tensor:
         return batch[K.EDGE_TARGET]
 
-    def update_metric(self, metric: AdjacencyMetrics, batch: dict) -> None:
-        metric.update(self(batch), self.target(batch), batch[K.EDGE_GRAPH], batch[K.NUM_GRAPHS])
+    def update_metric(
+        self, metric: AdjacencyMetrics, batch: dict, logits: torch.Tensor | None = None
+    ) -> None:
+        """Add the batch's predictions (``logits`` [E], default: one forward pass) to ``metric``."""
+        logits = self(batch) if logits is None else logits
+        metric.update(logits, self.target(batch), batch[K.EDGE_GRAPH], batch[K.NUM_GRAPHS])
 
     def compute_metric(
         self, metric: AdjacencyMetrics | DrawnAdjacencyMetrics
     ) -> dict[str, torch.Tensor]:
         return metric.compute()
 
+    def ensemble_logits(self, batch: dict) -> torch.Tensor:
+        """Logits [E] of the mean probability over ``self.test_ensemble`` random draws."""
+        if self.test_ensemble == 1:
+            return self(batch)
+        return mean_probability_logits(
+            torch.stack([self(batch) for _ in range(self.test_ensemble)])
+        )
+
     def test_step(self, batch: dict, batch_idx: int) -> None:
         for draw in self.test_error:  # a fresh random input at each pass
-            self.update_metric(draw, batch)
+            self.update_metric(draw, batch, self.ensemble_logits(batch))
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         n_graphs = batch[K.NUM_GRAPHS]

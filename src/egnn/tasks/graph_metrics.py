@@ -5,10 +5,13 @@
 - ``f1``: F1 of the edge class over all ordered pairs of the split.
 
 Models with a random input (EGNN, Radial Field, Noise-GNN) give a different reconstruction at every
-pass; :class:`DrawnAdjacencyMetrics` measures K independent passes and reports their mean and spread.
+pass; :class:`DrawnAdjacencyMetrics` measures K independent passes and reports their mean and spread,
+and :func:`mean_probability_logits` turns several draws into one prediction (their mean probability).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -36,6 +39,18 @@ def per_graph_bce(
     else:
         raise ValueError(f"bce_input must be one of {BCE_INPUTS}, got {bce_input!r}")
     return torch.zeros(n_graphs, dtype=bce.dtype, device=bce.device).index_add_(0, edge_graph, bce)
+
+
+def mean_probability_logits(draw_logits: Tensor) -> Tensor:
+    """Logits [E] of the mean probability of D draws' predictions (draw_logits: [D, E]).
+
+    ``p = mean_d sigmoid(z_d)`` is returned as ``log p - log(1 - p)``, both logs computed as
+    log-mean-exps of log-sigmoids, so that probabilities that round to 0 or 1 keep their logit.
+    """
+    n_draws = draw_logits.shape[0]
+    log_p = torch.logsumexp(F.logsigmoid(draw_logits), dim=0) - math.log(n_draws)
+    log_not_p = torch.logsumexp(F.logsigmoid(-draw_logits), dim=0) - math.log(n_draws)
+    return log_p - log_not_p
 
 
 class AdjacencyMetrics(MetricCollection):
