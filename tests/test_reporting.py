@@ -195,7 +195,7 @@ def test_record_takes_its_test_metrics_from_an_eval_of_the_run(tmp_path):
     assert record["test_ensemble"] == 4 and record["test/error"] == 0.002
     rows = [line for line in autoencoder_table(results).splitlines() if "| EGNN" in line]
     assert [row.split(" | ")[1] for row in rows[:2]] == ["EGNN", "EGNN, 4 draws averaged"]
-    assert rows[1].split(" | ")[5] == "0.002"
+    assert rows[1].split(" | ")[5:8] == ["0.0020", "0.999", "0.99870"]
     last = _ae_run(tmp_path, "last", batch_size=1, best_checkpoint=best.replace("97", "99"))
     with pytest.raises(SystemExit, match="not the best checkpoint of"):
         record_main([str(last), "--test-from", str(evaluation), "--results-dir", str(results)])
