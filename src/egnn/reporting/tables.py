@@ -243,13 +243,11 @@ def autoencoder_table(results_dir: Path) -> str:
                 by_setting[setting].append(run)
             ordered = sorted(
                 by_setting.items(),
+                # Graphs per step numerically (unknown last), then the rest of the setting as is.
                 key=lambda kv: (
                     not isinstance(kv[0][0], int),
                     str(kv[0][0]).zfill(6),
-                    kv[0][1],
-                    kv[0][2],
-                    kv[0][3],
-                    kv[0][4],
+                    *kv[0][1:],
                 ),
             )
             for (batch, passes, bce_input, fixed, ensemble), runs in ordered or [
