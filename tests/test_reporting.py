@@ -79,11 +79,13 @@ def test_readme_markers(tmp_path):
         "<!-- nbody-data-efficiency-table:start -->\n<!-- nbody-data-efficiency-table:end -->\n"
         "<!-- qm9-table:start -->\n<!-- qm9-table:end -->\n"
         "<!-- autoencoder-table:start -->\n<!-- autoencoder-table:end -->\n"
+        "<!-- ae-embedding-table:start -->\n<!-- ae-embedding-table:end -->\n"
         "<!-- benchmark-table:start -->\n<!-- benchmark-table:end -->\nend\n"
     )
     tables_main(["--results-dir", str(tmp_path / "none"), "--readme", str(readme)])
     text = readme.read_text()
     assert "old" not in text and "| EGNN | 0.0071 | not run |" in text and text.endswith("end\n")
+    assert "No run yet (records go to `results/ae_embedding/`)." in text
     assert "| homo | meV | 29.0 | not run yet | not run yet | — |" in text
     with pytest.raises(ValueError, match="markers"):
         replace_between("no markers", "nbody-table", "x")
@@ -203,7 +205,7 @@ def test_record_takes_its_test_metrics_from_an_eval_of_the_run(tmp_path):
 
 def test_autoencoder_table_and_sweep_records(tmp_path):
     from egnn.reporting.plots import plot_autoencoder_sweeps
-    from egnn.reporting.tables import autoencoder_table
+    from egnn.reporting.tables import autoencoder_table, embedding_table
 
     results = tmp_path / "results"
     runs = [_ae_run(tmp_path, "egnn"), _ae_run(tmp_path, "base", model="baseline")]
@@ -310,6 +312,25 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     assert "| Erdos-Renyi | EGNN | 1.65 | not run |" in table
     figures = plot_autoencoder_sweeps(results)
     assert [f.name for f in figures] == ["sparsity.png", "embedding.png"]
+    # The embedding sweep as a table: one row per model, dataset and budget, a column per size.
+    (results / "ae_embedding" / "egnn-erdos_renyi-k4-seed0.json").unlink()
+    extra = _ae_run(
+        tmp_path,
+        "k16",
+        experiment="ae_embedding",
+        dataset="community_small",
+        embedding_nf=16,
+        batch_size=1,
+        **{"test/error": 0.25, "test/f1": 0.5},
+    )
+    record_main([str(extra), "--results-dir", str(results)])
+    table = embedding_table(results).splitlines()
+    assert table[0] == "| %Error (F1) at embedding size | 8 | 16 |"
+    assert len(table) == 4
+    assert table[2].startswith("| EGNN, Community Small (") and table[2].endswith(
+        " | not run | 0.25 (0.500) |"
+    )
+    assert table[3].startswith("| EGNN, Erdos-Renyi (") and table[3].endswith(" | not run |")
 
 
 def test_report_folder(tmp_path, nbody_data_dir):

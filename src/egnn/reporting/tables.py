@@ -4,7 +4,8 @@
 ``<!-- nbody-table:start -->`` / ``<!-- nbody-table:end -->``, ``<!-- nbody-ideas-table:... -->``,
 ``<!-- nbody-data-efficiency-table:... -->``,
 ``<!-- qm9-table:... -->``
-``<!-- autoencoder-table:... -->`` and ``<!-- benchmark-table:... -->``.
+``<!-- autoencoder-table:... -->``, ``<!-- ae-embedding-table:... -->`` and
+``<!-- benchmark-table:... -->``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from egnn.atomic import atomic_write_text
 from egnn.reporting import paper
+from egnn.reporting.plots import LABELS, SWEEP_BUDGET, SWEEP_MISSING, budget_label, sweep_points
 from egnn.reporting.records import bce_input_of, decoder_fixed, test_ensemble_of
 
 
@@ -273,6 +275,38 @@ def autoencoder_table(results_dir: Path) -> str:
                     f"| {_minutes_range(wall)} "
                     f"| {'—' if ref['test/bce'] is None else bce_input} |"
                 )
+    return "\n".join(lines)
+
+
+def embedding_table(results_dir: Path) -> str:
+    """Markdown table of the embedding-size sweep (``results/ae_embedding/``): test %Error (F1)
+    per size, one row per model, dataset and training budget (means over seeds), the figures of
+    ``results/ae_embedding/embedding.png``."""
+    group = ("model", "dataset", *SWEEP_BUDGET)
+    error, f1 = (
+        sweep_points(results_dir, "ae_embedding", "embedding_nf", metric, group, SWEEP_MISSING)
+        for metric in ("test/error", "test/f1")
+    )
+    if not error:
+        return "No run yet (records go to `results/ae_embedding/`)."
+    sizes = sorted({int(size) for series in error.values() for size, _ in series})
+    lines = [
+        "| %Error (F1) at embedding size | " + " | ".join(map(str, sizes)) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
+    for key, series in error.items():
+        model, dataset, *spent = key
+        f1_at = dict(f1.get(key, []))
+        cells = {
+            int(size): f"{value:.2f} ({f1_at[size]:.3f})" if size in f1_at else f"{value:.2f}"
+            for size, value in series
+        }
+        label = (
+            f"{LABELS.get(model, model)}, {LABELS.get(dataset, dataset)} ({budget_label(*spent)})"
+        )
+        lines.append(
+            f"| {label} | " + " | ".join(cells.get(size, "not run") for size in sizes) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -551,6 +585,7 @@ def main(argv: list[str] | None = None) -> None:
         "nbody-data-efficiency-table": data_efficiency_table(args.results_dir),
         "qm9-table": qm9_table(args.results_dir),
         "autoencoder-table": autoencoder_table(args.results_dir),
+        "ae-embedding-table": embedding_table(args.results_dir),
         "benchmark-table": benchmark_table(args.results_dir),
     }
     if args.readme is None:
