@@ -378,6 +378,8 @@ def test_report_folder(tmp_path, nbody_data_dir):
         assert title in text
     assert "| EGNN | 0.0071 | 0.0070 |" in text
     assert (out / "tables" / "nbody.csv").read_text().startswith("Model,Paper MSE,")
+    assert "## Graph autoencoder: %Error and F1 against the embedding size" in text
+    assert (out / "tables" / "ae_embedding.md").exists()
     # --keep-earlier: a run folder's figure and a sweep's summary stay when their folders are not
     # given again; any other figure that is not remade goes.
     run_figure = out / "figures" / "adjacency-ae_community-egnn-2026-11-28_05-10-23.png"
