@@ -79,6 +79,7 @@ def test_readme_markers(tmp_path):
         "<!-- nbody-data-efficiency-table:start -->\n<!-- nbody-data-efficiency-table:end -->\n"
         "<!-- qm9-table:start -->\n<!-- qm9-table:end -->\n"
         "<!-- autoencoder-table:start -->\n<!-- autoencoder-table:end -->\n"
+        "<!-- ae-sparsity-table:start -->\n<!-- ae-sparsity-table:end -->\n"
         "<!-- ae-embedding-table:start -->\n<!-- ae-embedding-table:end -->\n"
         "<!-- benchmark-table:start -->\n<!-- benchmark-table:end -->\nend\n"
     )
@@ -86,6 +87,7 @@ def test_readme_markers(tmp_path):
     text = readme.read_text()
     assert "old" not in text and "| EGNN | 0.0071 | not run |" in text and text.endswith("end\n")
     assert "No run yet (records go to `results/ae_embedding/`)." in text
+    assert "No run yet (records go to `results/ae_sparsity/`)." in text
     assert "| homo | meV | 29.0 | not run yet | not run yet | — |" in text
     with pytest.raises(ValueError, match="markers"):
         replace_between("no markers", "nbody-table", "x")
@@ -205,7 +207,7 @@ def test_record_takes_its_test_metrics_from_an_eval_of_the_run(tmp_path):
 
 def test_autoencoder_table_and_sweep_records(tmp_path):
     from egnn.reporting.plots import plot_autoencoder_sweeps
-    from egnn.reporting.tables import autoencoder_table, embedding_table
+    from egnn.reporting.tables import autoencoder_table, embedding_table, sparsity_table
 
     results = tmp_path / "results"
     runs = [_ae_run(tmp_path, "egnn"), _ae_run(tmp_path, "base", model="baseline")]
@@ -312,6 +314,14 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     assert "| Erdos-Renyi | EGNN | 1.65 | not run |" in table
     figures = plot_autoencoder_sweeps(results)
     assert [f.name for f in figures] == ["sparsity.png", "embedding.png"]
+    sparsity = sparsity_table(results).splitlines()
+    assert sparsity[0] == "| %Error (F1) at edge probability p | 0.1 | 0.5 |"
+    egnn = next(row for row in sparsity if row.startswith("| EGNN (10000 epochs,"))
+    assert egnn.endswith(" | 0.01 (1.000) | 0.05 (1.000) |")
+    assert any(
+        row.startswith("| GNN (200 epochs,") and row.endswith(" | not run | 0.05 (1.000) |")
+        for row in sparsity
+    )
     # The embedding sweep as a table: one row per model, dataset and budget, a column per size.
     (results / "ae_embedding" / "egnn-erdos_renyi-k4-seed0.json").unlink()
     extra = _ae_run(

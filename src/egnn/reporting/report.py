@@ -271,11 +271,16 @@ def write_report(
             tables.data_efficiency_table(results_dir),
         ),
         "autoencoder": ("Graph autoencoder (paper Table 3)", tables.autoencoder_table(results_dir)),
+        "ae_sparsity": (
+            "Graph autoencoder: %Error and F1 against sparsity (overfit set)",
+            tables.sparsity_table(results_dir),
+        ),
         "ae_embedding": (
             "Graph autoencoder: %Error and F1 against the embedding size",
             tables.embedding_table(results_dir),
         ),
         "qm9": ("QM9 (paper Table 4)", tables.qm9_table(results_dir)),
+        "benchmark": ("Performance (issue 6 benchmark)", tables.benchmark_table(results_dir)),
     }
     lines = [
         "# egnn: paper vs ours",

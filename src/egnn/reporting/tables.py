@@ -4,8 +4,8 @@
 ``<!-- nbody-table:start -->`` / ``<!-- nbody-table:end -->``, ``<!-- nbody-ideas-table:... -->``,
 ``<!-- nbody-data-efficiency-table:... -->``,
 ``<!-- qm9-table:... -->``
-``<!-- autoencoder-table:... -->``, ``<!-- ae-embedding-table:... -->`` and
-``<!-- benchmark-table:... -->``.
+``<!-- autoencoder-table:... -->``, ``<!-- ae-sparsity-table:... -->``,
+``<!-- ae-embedding-table:... -->`` and ``<!-- benchmark-table:... -->``.
 """
 
 from __future__ import annotations
@@ -278,36 +278,49 @@ def autoencoder_table(results_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def embedding_table(results_dir: Path) -> str:
-    """Markdown table of the embedding-size sweep (``results/ae_embedding/``): test %Error (F1)
-    per size, one row per model, dataset and training budget (means over seeds), the figures of
-    ``results/ae_embedding/embedding.png``."""
-    group = ("model", "dataset", *SWEEP_BUDGET)
+def sweep_table(
+    results_dir: Path, experiment: str, x_key: str, x_label: str, group: tuple[str, ...]
+) -> str:
+    """Markdown table of an autoencoder sweep (``results/<experiment>/``): test %Error (F1) per
+    value of ``x_key``, one row per ``group`` value (model, dataset) and training budget, means
+    over seeds: the figures of the sweep's plot as numbers."""
     error, f1 = (
-        sweep_points(results_dir, "ae_embedding", "embedding_nf", metric, group, SWEEP_MISSING)
+        sweep_points(results_dir, experiment, x_key, metric, (*group, *SWEEP_BUDGET), SWEEP_MISSING)
         for metric in ("test/error", "test/f1")
     )
     if not error:
-        return "No run yet (records go to `results/ae_embedding/`)."
-    sizes = sorted({int(size) for series in error.values() for size, _ in series})
+        return f"No run yet (records go to `results/{experiment}/`)."
+    xs = sorted({x for series in error.values() for x, _ in series})
     lines = [
-        "| %Error (F1) at embedding size | " + " | ".join(map(str, sizes)) + " |",
-        "|---|" + "---|" * len(sizes),
+        f"| %Error (F1) at {x_label} | " + " | ".join(f"{x:g}" for x in xs) + " |",
+        "|---|" + "---|" * len(xs),
     ]
     for key, series in error.items():
-        model, dataset, *spent = key
+        names, spent = key[: len(group)], key[len(group) :]
         f1_at = dict(f1.get(key, []))
         cells = {
-            int(size): f"{value:.2f} ({f1_at[size]:.3f})" if size in f1_at else f"{value:.2f}"
-            for size, value in series
+            x: f"{value:.2f} ({f1_at[x]:.3f})" if x in f1_at else f"{value:.2f}"
+            for x, value in series
         }
-        label = (
-            f"{LABELS.get(model, model)}, {LABELS.get(dataset, dataset)} ({budget_label(*spent)})"
-        )
+        label = ", ".join(LABELS.get(name, str(name)) for name in names)
         lines.append(
-            f"| {label} | " + " | ".join(cells.get(size, "not run") for size in sizes) + " |"
+            f"| {label} ({budget_label(*spent)}) | "
+            + " | ".join(cells.get(x, "not run") for x in xs)
+            + " |"
         )
     return "\n".join(lines)
+
+
+def embedding_table(results_dir: Path) -> str:
+    """The embedding-size sweep (``results/ae_embedding/``), a row per model and dataset."""
+    return sweep_table(
+        results_dir, "ae_embedding", "embedding_nf", "embedding size", ("model", "dataset")
+    )
+
+
+def sparsity_table(results_dir: Path) -> str:
+    """The sparsity sweep on the overfit set (``results/ae_sparsity/``), a row per model."""
+    return sweep_table(results_dir, "ae_sparsity", "p", "edge probability p", ("model",))
 
 
 def benchmark_table(results_dir: Path) -> str:
@@ -585,6 +598,7 @@ def main(argv: list[str] | None = None) -> None:
         "nbody-data-efficiency-table": data_efficiency_table(args.results_dir),
         "qm9-table": qm9_table(args.results_dir),
         "autoencoder-table": autoencoder_table(args.results_dir),
+        "ae-sparsity-table": sparsity_table(args.results_dir),
         "ae-embedding-table": embedding_table(args.results_dir),
         "benchmark-table": benchmark_table(args.results_dir),
     }
