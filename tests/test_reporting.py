@@ -1,6 +1,7 @@
 """Result records and the README table generated from them."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -334,9 +335,25 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
         **{"test/error": 0.25, "test/f1": 0.5},
     )
     record_main([str(extra), "--results-dir", str(results)])
+    # A record without F1 shows its %Error alone.
+    (results / "ae_embedding" / "gnn-community_small-k16-seed0.json").write_text(
+        json.dumps(
+            {
+                "model": "gnn",
+                "dataset": "community_small",
+                "embedding_nf": 16,
+                "epochs": 100,
+                "batch_size": 1,
+                "test/error": 0.3,
+            }
+        )
+    )
     table = embedding_table(results).splitlines()
     assert table[0] == "| %Error (F1) at embedding size | 8 | 16 |"
-    assert len(table) == 4
+    assert len(table) == 5
+    assert table[4].startswith("| GNN, Community Small (") and table[4].endswith(
+        " | not run | 0.30 |"
+    )
     assert table[2].startswith("| EGNN, Community Small (") and table[2].endswith(
         " | not run | 0.25 (0.500) |"
     )
@@ -388,8 +405,9 @@ def test_report_folder(tmp_path, nbody_data_dir):
         assert title in text
     assert "| EGNN | 0.0071 | 0.0070 |" in text
     assert (out / "tables" / "nbody.csv").read_text().startswith("Model,Paper MSE,")
-    assert "## Graph autoencoder: %Error and F1 against the embedding size" in text
-    assert (out / "tables" / "ae_embedding.md").exists()
+    for title in ("against sparsity (overfit set)", "against the embedding size"):
+        assert f"## Graph autoencoder: %Error and F1 {title}" in text
+    assert "## Performance (issue 6 benchmark)" in text
     # --keep-earlier: a run folder's figure and a sweep's summary stay when their folders are not
     # given again; any other figure that is not remade goes.
     run_figure = out / "figures" / "adjacency-ae_community-egnn-2026-11-28_05-10-23.png"
@@ -637,3 +655,17 @@ def test_autoencoder_wall_times_are_a_range_across_runs():
     assert _minutes_range([]) == "—"
     assert _minutes_range([31.2]) == "31 min"
     assert _minutes_range([176.0, 30.4, 31.0]) == "30-176 min"
+
+
+def test_result_links_are_relative_to_the_page_they_go_in(tmp_path):
+    from egnn.reporting.tables import other_benchmark_lines, relative_link
+
+    bench = tmp_path / "results" / "benchmark"
+    bench.mkdir(parents=True)
+    (bench / "cpu-old.json").write_text(json.dumps({"matmul_peak_gflops": 50.0, "machine": {}}))
+    assert relative_link(bench / "cpu-old.json", tmp_path / "report") == (
+        "../results/benchmark/cpu-old.json"
+    )
+    assert relative_link(Path("results/x.json"), None) == "results/x.json"
+    row = other_benchmark_lines(bench, tmp_path / "report")[-1]
+    assert row.startswith("| [`cpu-old.json`](../results/benchmark/cpu-old.json) | not recorded |")

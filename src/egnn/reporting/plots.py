@@ -71,6 +71,12 @@ def budget_label(epochs: int | None, batch_size: int | None, bce_input: str | No
     return ", ".join(parts) or "budget not recorded"
 
 
+def sweep_label(names: tuple, spent: tuple) -> str:
+    """``"EGNN, Erdos-Renyi (10 epochs, 1 graph/step, BCE of probabilities)"``: a sweep's line
+    (or table row) named by its group values (model, dataset) and its budget (:func:`budget_label`)."""
+    return ", ".join(LABELS.get(name, str(name)) for name in names) + f" ({budget_label(*spent)})"
+
+
 # Runs of different budgets or losses are separate lines (a record older than the loss option
 # counts as trained on DEFAULT_BCE_INPUT).
 SWEEP_BUDGET = ("epochs", "batch_size", "train_bce_input")
@@ -127,15 +133,14 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
     if sparsity:
         fig, ax = plt.subplots(figsize=(5.5, 3.8))
         for (model, *spent), series in sparsity.items():
-            label = f"{LABELS.get(model, model)} ({budget_label(*spent)})"
-            ax.plot(*zip(*series, strict=True), marker="o", label=label)
+            ax.plot(*zip(*series, strict=True), marker="o", label=sweep_label((model,), spent))
         ax.set_xlabel("edge probability p")
         ax.set_ylabel("%Error (overfit set)")
         ax.set_title("Erdos-Renyi overfit set: %Error against sparsity")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
         written.append(save_figure(fig, Path(results_dir) / "ae_sparsity" / "sparsity.png"))
-    group = ("dataset", "model", *SWEEP_BUDGET)
+    group = ("model", "dataset", *SWEEP_BUDGET)
     embedding = {
         metric: sweep_points(
             results_dir, "ae_embedding", "embedding_nf", metric, group, SWEEP_MISSING
@@ -145,9 +150,8 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
     if embedding["test/error"]:
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
         for ax, (metric, points) in zip(axes, embedding.items(), strict=True):
-            for (dataset, model, *spent), series in points.items():
-                name = f"{LABELS.get(model, model)}, {LABELS.get(dataset, dataset)}"
-                label = f"{name} ({budget_label(*spent)})"
+            for (model, dataset, *spent), series in points.items():
+                label = sweep_label((model, dataset), spent)
                 ax.plot(*zip(*series, strict=True), marker="o", label=label)
             ax.set_xscale("log", base=2)
             ax.set_xlabel("embedding size")

@@ -23,7 +23,6 @@ import csv
 import io
 import json
 import logging
-import os
 import re
 from pathlib import Path
 
@@ -280,7 +279,10 @@ def write_report(
             tables.embedding_table(results_dir),
         ),
         "qm9": ("QM9 (paper Table 4)", tables.qm9_table(results_dir)),
-        "benchmark": ("Performance (issue 6 benchmark)", tables.benchmark_table(results_dir)),
+        "benchmark": (
+            "Performance (issue 6 benchmark)",
+            tables.benchmark_table(results_dir, links_from=out),
+        ),
     }
     lines = [
         "# egnn: paper vs ours",
@@ -304,6 +306,7 @@ def write_report(
             "",
         ]
     for name, (title, markdown) in sections.items():
+        n_tables = sum(line.startswith("|---") for line in markdown.splitlines())
         atomic_write_text(out / "tables" / f"{name}.md", markdown + "\n")
         atomic_write_text(out / "tables" / f"{name}.csv", markdown_table_to_csv(markdown))
         lines += [
@@ -311,7 +314,8 @@ def write_report(
             "",
             markdown,
             "",
-            f"CSV: [tables/{name}.csv](tables/{name}.csv)",
+            f"CSV{' of the first table' if n_tables > 1 else ''}:"
+            f" [tables/{name}.csv](tables/{name}.csv)",
             "",
         ]
 
@@ -406,8 +410,7 @@ def write_report(
         (figures / name).unlink()
     lines += ["## Figures", ""]
     for title, path in made:
-        rel = Path(os.path.relpath(Path(path).resolve(), out.resolve())).as_posix()
-        lines += [f"### {title}", "", f"![{title}]({rel})", ""]
+        lines += [f"### {title}", "", f"![{title}]({tables.relative_link(path, out)})", ""]
     readme = out / "README.md"
     atomic_write_text(readme, "\n".join(lines))
     return readme

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 from collections import defaultdict
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from egnn.atomic import atomic_write_text
 from egnn.reporting import paper
-from egnn.reporting.plots import LABELS, SWEEP_BUDGET, SWEEP_MISSING, budget_label, sweep_points
+from egnn.reporting.plots import SWEEP_BUDGET, SWEEP_MISSING, sweep_label, sweep_points
 from egnn.reporting.records import bce_input_of, decoder_fixed, test_ensemble_of
 
 
@@ -283,7 +284,7 @@ def sweep_table(
 ) -> str:
     """Markdown table of an autoencoder sweep (``results/<experiment>/``): test %Error (F1) per
     value of ``x_key``, one row per ``group`` value (model, dataset) and training budget, means
-    over seeds: the figures of the sweep's plot as numbers."""
+    over seeds (the numbers behind the sweep's plot, rows in the order of its legend)."""
     error, f1 = (
         sweep_points(results_dir, experiment, x_key, metric, (*group, *SWEEP_BUDGET), SWEEP_MISSING)
         for metric in ("test/error", "test/f1")
@@ -302,9 +303,8 @@ def sweep_table(
             x: f"{value:.2f} ({f1_at[x]:.3f})" if x in f1_at else f"{value:.2f}"
             for x, value in series
         }
-        label = ", ".join(LABELS.get(name, str(name)) for name in names)
         lines.append(
-            f"| {label} ({budget_label(*spent)}) | "
+            f"| {sweep_label(names, spent)} | "
             + " | ".join(cells.get(x, "not run") for x in xs)
             + " |"
         )
@@ -323,9 +323,11 @@ def sparsity_table(results_dir: Path) -> str:
     return sweep_table(results_dir, "ae_sparsity", "p", "edge probability p", ("model",))
 
 
-def benchmark_table(results_dir: Path) -> str:
+def benchmark_table(results_dir: Path, links_from: Path | None = None) -> str:
     """Markdown tables of ``results/benchmark/cpu.json`` (ours against the release's formulation)
-    and ``autoencoder_batching.json`` (time per graph against graphs per step)."""
+    and ``autoencoder_batching.json`` (time per graph against graphs per step). Links to result
+    files are relative to ``links_from`` (the folder of the page they go in; default: the working
+    directory, the README's)."""
     bench_dir = Path(results_dir) / "benchmark"
     lines = []
     cpu_file = bench_dir / "cpu.json"
@@ -371,7 +373,7 @@ def benchmark_table(results_dir: Path) -> str:
         )
         if scaling:
             lines += ["", f"Scaling (one radius graph, forward): {scaling}."]
-    lines += other_benchmark_lines(bench_dir)
+    lines += other_benchmark_lines(bench_dir, links_from)
     lines += ideas_lines(bench_dir / "ideas.json")
     tta_file = bench_dir / "time_to_accuracy.json"
     same_machine = tta_file.exists() and _same_cpu(bench, json.loads(tta_file.read_text()))
@@ -408,9 +410,17 @@ def benchmark_table(results_dir: Path) -> str:
     )
 
 
-def other_benchmark_lines(bench_dir: Path) -> list[str]:
+def relative_link(path: Path, links_from: Path | None) -> str:
+    """``path`` as a link from a page in ``links_from`` (as given when ``links_from`` is None)."""
+    if links_from is None:
+        return Path(path).as_posix()
+    return Path(os.path.relpath(Path(path).resolve(), Path(links_from).resolve())).as_posix()
+
+
+def other_benchmark_lines(bench_dir: Path, links_from: Path | None = None) -> list[str]:
     """One row per other benchmark run kept beside ``cpu.json`` (``cpu-<when/where>.json``: other
-    dates and machines): its CPU, matmul peak and the compiled backbone's speed-ups."""
+    dates and machines): its CPU, matmul peak and the compiled backbone's speed-ups; each file
+    linked relative to ``links_from`` (default: the working directory)."""
     files = sorted(Path(bench_dir).glob("cpu-*.json"))
     if not files:
         return []
@@ -426,7 +436,7 @@ def other_benchmark_lines(bench_dir: Path) -> list[str]:
     for path in files:
         bench = json.loads(path.read_text())
         cells = [
-            f"[`{path.name}`]({path.as_posix()})",
+            f"[`{path.name}`]({relative_link(path, links_from)})",
             bench.get("machine", {}).get("cpu_model", "not recorded"),
             f"{bench['matmul_peak_gflops']:.0f} GFLOP/s",
         ]
