@@ -318,9 +318,9 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     sparsity = sparsity_table(results).splitlines()
     assert sparsity[0] == "| %Error (F1) at edge probability p | 0.1 | 0.5 |"
     egnn = next(row for row in sparsity if row.startswith("| EGNN (10000 epochs,"))
-    assert egnn.endswith(" | 0.01 (1.000) | 0.05 (1.000) |")
+    assert egnn.endswith(" | 0.01 (0.99950) | 0.05 (0.99950) |")
     assert any(
-        row.startswith("| GNN (200 epochs,") and row.endswith(" | not run | 0.05 (1.000) |")
+        row.startswith("| GNN (200 epochs,") and row.endswith(" | not run | 0.05 (0.99950) |")
         for row in sparsity
     )
     # The embedding sweep as a table: one row per model, dataset and budget, a column per size.
@@ -655,6 +655,14 @@ def test_autoencoder_wall_times_are_a_range_across_runs():
     assert _minutes_range([]) == "—"
     assert _minutes_range([31.2]) == "31 min"
     assert _minutes_range([176.0, 30.4, 31.0]) == "30-176 min"
+
+
+def test_sweep_cells_keep_the_digits_of_near_perfect_runs():
+    from egnn.reporting.tables import sweep_cell
+
+    assert sweep_cell(10.367, 0.8447) == "10.37 (0.845)"
+    assert sweep_cell(0.00062, 0.9999876) == "0.00062 (0.99999)"
+    assert sweep_cell(0.0, None) == "0"
 
 
 def test_result_links_are_relative_to_the_page_they_go_in(tmp_path):

@@ -279,6 +279,15 @@ def autoencoder_table(results_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def sweep_cell(error: float, f1: float | None) -> str:
+    """``"%Error (F1)"`` of a sweep point: two decimals, or two significant digits below 0.1
+    %Error, and F1 to five decimals above 0.999 (a near-perfect run keeps its digits)."""
+    cell = f"{error:.2f}" if error >= 0.1 else f"{error:.2g}"
+    if f1 is None:
+        return cell
+    return f"{cell} ({f1:.5f})" if f1 > 0.999 else f"{cell} ({f1:.3f})"
+
+
 def sweep_table(
     results_dir: Path, experiment: str, x_key: str, x_label: str, group: tuple[str, ...]
 ) -> str:
@@ -299,10 +308,7 @@ def sweep_table(
     for key, series in error.items():
         names, spent = key[: len(group)], key[len(group) :]
         f1_at = dict(f1.get(key, []))
-        cells = {
-            x: f"{value:.2f} ({f1_at[x]:.3f})" if x in f1_at else f"{value:.2f}"
-            for x, value in series
-        }
+        cells = {x: sweep_cell(value, f1_at.get(x)) for x, value in series}
         lines.append(
             f"| {sweep_label(names, spent)} | "
             + " | ".join(cells.get(x, "not run") for x in xs)
