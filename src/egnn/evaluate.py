@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 from pathlib import Path
@@ -17,6 +16,7 @@ from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.errors import ConfigError
 from egnn.provenance import command_line, git_commit
 from egnn.resolvers import register_resolvers
+from egnn.saved_config import allowed_class, load_saved_config
 from egnn.train import (
     CONFIG_DIR,
     config_error_exit,
@@ -50,7 +50,7 @@ def saved_config(ckpt: Path, cfg: DictConfig) -> DictConfig:
     saved = ckpt.parent.parent / "config_resolved.yaml"
     if not saved.is_file():
         return cfg
-    run_cfg = OmegaConf.load(saved)
+    run_cfg = load_saved_config(saved)
     with open_dict(run_cfg):
         run_cfg.paths = cfg.paths
         run_cfg.data.data_dir = cfg.paths.data_dir
@@ -62,10 +62,10 @@ def saved_config(ckpt: Path, cfg: DictConfig) -> DictConfig:
 def load_task(
     ckpt: Path, model_cfg: DictConfig, overrides: dict | None = None
 ) -> pl.LightningModule:
-    """The task module class named by the config, restored from the checkpoint (weights only);
-    ``overrides`` replace saved constructor arguments (e.g. ``{"test_draws": 10}``)."""
-    module_name, _, class_name = model_cfg._target_.rpartition(".")
-    task_class = getattr(importlib.import_module(module_name), class_name)
+    """The task module class named by the config (one of the project's own), restored from the
+    checkpoint (weights only); ``overrides`` replace saved constructor arguments (e.g.
+    ``{"test_draws": 10}``)."""
+    task_class = allowed_class(model_cfg._target_, ckpt)
     overrides = overrides or {}
     accepted = inspect.signature(task_class.__init__).parameters
     for name, value in overrides.items():
@@ -92,7 +92,7 @@ def evaluate(cfg: DictConfig) -> dict:
     run_cfg = saved_config(ckpt, cfg)
     output_dir = Path(cfg.paths.output_dir)
     atomic_write_text(output_dir / "config_resolved.yaml", OmegaConf.to_yaml(run_cfg, resolve=True))
-    datamodule = hydra.utils.instantiate(run_cfg.data)
+    datamodule = hydra.utils.instantiate(run_cfg.data)  # checked by load_saved_config
     overrides = {
         name: cfg[name] for name in ("test_draws", "test_ensemble") if cfg.get(name) is not None
     }

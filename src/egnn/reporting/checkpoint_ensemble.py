@@ -16,11 +16,11 @@ from pathlib import Path
 
 import hydra
 import torch
-from omegaconf import OmegaConf
 
 from egnn.errors import ConfigError
 from egnn.evaluate import load_task
 from egnn.resolvers import register_resolvers
+from egnn.saved_config import load_saved_config
 
 
 def subset_ensemble_mse(predictions: torch.Tensor, target: torch.Tensor, size: int) -> list[float]:
@@ -41,7 +41,7 @@ def best_checkpoint_predictions(run_dirs: list[Path]) -> tuple[torch.Tensor, tor
     """Predicted test positions of each run's best checkpoint [M, N, 3], and the targets [N, 3]
     (test split of the first run's data config; every run must share it)."""
     register_resolvers()
-    run_cfgs = [OmegaConf.load(run / "config_resolved.yaml") for run in run_dirs]
+    run_cfgs = [load_saved_config(run / "config_resolved.yaml") for run in run_dirs]
     if any(cfg.data != run_cfgs[0].data for cfg in run_cfgs[1:]):
         raise ConfigError("the runs were trained on different data configs; give runs of one")
     datamodule = hydra.utils.instantiate(run_cfgs[0].data)
@@ -67,7 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("run_dirs", nargs="+", type=Path, help="finished N-body run folders")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    predictions, target = best_checkpoint_predictions(args.run_dirs)
+    try:
+        predictions, target = best_checkpoint_predictions(args.run_dirs)
+    except ConfigError as err:
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
     for run, mse in zip(args.run_dirs, subset_ensemble_mse(predictions, target, 1), strict=True):
         print(f"{run}: test MSE {mse:.5f}")
     for size in range(2, len(args.run_dirs) + 1):

@@ -14,6 +14,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from egnn.atomic import atomic_write_json
+from egnn.saved_config import load_saved_config
 
 KEPT = (
     "experiment",
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         config_file = run_dir / "config_resolved.yaml"
         missing = [key for key in CONFIG_FALLBACKS if metrics.get(key) is None]
         if missing and config_file.exists():
-            config = OmegaConf.load(config_file)
+            config = load_saved_config(config_file)
             for key in missing:
                 value = OmegaConf.select(config, CONFIG_FALLBACKS[key])
                 if value is not None:  # not an option of this run's model or task

@@ -6,20 +6,30 @@ and loads without Hydra.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping
+from types import ModuleType
 
 import torch
 
+from egnn.errors import ConfigError
 
-def _resolve(target: str) -> type:
-    module_name, _, attr = target.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError) as err:
-        raise ValueError(
-            f"cannot import {target!r}: give a dotted path such as 'torch.optim.Adam'"
-        ) from err
+_EXAMPLES = {"torch.optim": "Adam", "torch.optim.lr_scheduler": "CosineAnnealingLR"}
+
+
+def _resolve(target: str, module: ModuleType, base: type) -> type:
+    """The subclass of ``base`` named ``target`` inside ``module`` (e.g. ``torch.optim.Adam``).
+
+    Only names inside torch's optimizer and scheduler modules are looked up, never an arbitrary
+    import: these dictionaries also come back from checkpoints, which anyone may have written."""
+    prefix = f"{module.__name__}."
+    name = target[len(prefix) :] if isinstance(target, str) and target.startswith(prefix) else ""
+    found = getattr(module, name, None) if name.isidentifier() else None
+    if not (isinstance(found, type) and issubclass(found, base)):
+        raise ConfigError(
+            f"_target_ {target!r} is not a class of {module.__name__}: give one such as"
+            f" '{prefix}{_EXAMPLES[module.__name__]}'"
+        )
+    return found
 
 
 def build_optimizer(spec: Mapping, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
@@ -27,7 +37,7 @@ def build_optimizer(spec: Mapping, params: Iterable[torch.nn.Parameter]) -> torc
     kwargs = dict(spec)
     if "_target_" not in kwargs:
         raise ValueError(f"optimizer config needs a '_target_' key, got keys {sorted(kwargs)}")
-    return _resolve(kwargs.pop("_target_"))(params, **kwargs)
+    return _resolve(kwargs.pop("_target_"), torch.optim, torch.optim.Optimizer)(params, **kwargs)
 
 
 def build_scheduler(spec: Mapping | None, optimizer: torch.optim.Optimizer) -> dict | None:
@@ -37,7 +47,10 @@ def build_scheduler(spec: Mapping | None, optimizer: torch.optim.Optimizer) -> d
     kwargs = dict(spec)
     interval = kwargs.pop("interval", "epoch")
     monitor = kwargs.pop("monitor", None)
-    scheduler = _resolve(kwargs.pop("_target_"))(optimizer, **kwargs)
+    scheduler_class = _resolve(
+        kwargs.pop("_target_"), torch.optim.lr_scheduler, torch.optim.lr_scheduler.LRScheduler
+    )
+    scheduler = scheduler_class(optimizer, **kwargs)
     config = {"scheduler": scheduler, "interval": interval}
     if monitor:
         config["monitor"] = monitor
