@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from egnn import EGCL, EGNN
+from egnn.errors import ConfigError
 from egnn.nn import fully_connected_edges
 from egnn.testing import EDGE_INDEX, EDGE_SCALAR, NODE_SCALAR, POSITION, VECTOR, assert_equivariant
 from egnn.testing.reference import reference_egnn
@@ -221,3 +222,18 @@ def test_dropout_acts_in_training_only():
     assert torch.equal(net(**inputs)[0], net(**inputs)[0])
     net.train()
     assert not torch.allclose(net(**inputs)[0], net.eval()(**inputs)[0])
+
+
+def test_float16_autocast_refuses_distances_it_cannot_hold():
+    """Under float16 autocast, coordinates scaled by 1e4 would overflow the edge MLP's input (NaN
+    without a word): refused in one line. Ordinary coordinates run, with coordinates in float32."""
+    net = EGNN(in_node_nf=1, hidden_nf=16, out_node_nf=1, n_layers=2)
+    h, edge_index = torch.ones(10, 1), fully_connected_edges(5, 2)
+    x = torch.randn(10, 3, generator=torch.Generator().manual_seed(0))
+    with torch.autocast("cpu", dtype=torch.float16):
+        h_out, x_out = net(h, x, edge_index)
+        assert x_out.dtype == torch.float32 and torch.isfinite(x_out).all()
+        with pytest.raises(ConfigError, match=r"squared distances reach .* beyond float16's range"):
+            net(h, x * 1e4, edge_index)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # bfloat16 holds them: no refusal
+        assert torch.isfinite(net(h, x * 1e4, edge_index)[1]).all()

@@ -72,3 +72,22 @@ def test_missing_checkpoint(tmp_path):
     cfg = compose_config(["ckpt_path=/no/such.ckpt"], tmp_path, config_name="eval.yaml")
     with pytest.raises(ConfigError, match="ckpt_path: /no/such.ckpt does not exist"):
         evaluate(cfg)
+
+
+def test_eval_names_the_model_the_checkpoint_holds(make_cfg, tmp_path, nbody_data_dir):
+    """A checkpoint outside its run folder (as shipped or downloaded) evaluated under eval.yaml's
+    default model (egnn) is labelled with the model it holds."""
+    trained = train(make_cfg("debug=limit", "model=linear", "trainer.detect_anomaly=false"))
+    loose = tmp_path / "downloads" / "some.ckpt"
+    loose.parent.mkdir()
+    loose.write_bytes(Path(trained["best_checkpoint"]).read_bytes())
+    cfg = compose_config(
+        [f"ckpt_path={loose}", f"paths.data_dir={nbody_data_dir}", *EVAL_OVERRIDES],
+        tmp_path / "eval",
+        config_name="eval.yaml",
+    )
+    cfg.data.dataset, cfg.data.n_train = "tiny", 100
+    assert cfg.model.net.name == "egnn"
+    metrics = evaluate(cfg)
+    assert metrics["model"] == "linear"
+    assert metrics["test/mse"] == pytest.approx(trained["test/mse"], rel=1e-6)

@@ -111,7 +111,8 @@ def test_interrupted_generation_leaves_no_complete_looking_file(tmp_path, monkey
     with pytest.raises(KeyboardInterrupt):
         generate(tmp_path, "tiny")
     folder = split_path(tmp_path, "tiny", "train").parent
-    assert sorted(p.name for p in folder.iterdir()) == ["train.npz"]  # no temp file, no valid.npz
+    # no temp file, no valid.npz; the finished split has its checksum
+    assert sorted(p.name for p in folder.iterdir()) == ["train.npz", "train.npz.sha256"]
     assert not is_cached(tmp_path, "tiny")
     monkeypatch.setattr(nbody_dataset.np, "savez", real_savez)
     ensure_dataset(tmp_path, "tiny")

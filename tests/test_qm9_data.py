@@ -1,6 +1,7 @@
 """QM9 from the installed qm9pack package, offline: counts, split, units, features, cache."""
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,8 +130,10 @@ def test_truncated_cache_is_detected(qm9_data_dir, tmp_path, caplog):
     path = cache_path(tmp_path)
     path.parent.mkdir(parents=True)
     path.write_bytes(cache_path(qm9_data_dir).read_bytes()[:100_000])
+    checksum = Path(f"{cache_path(qm9_data_dir)}.sha256")
+    Path(f"{path}.sha256").write_bytes(checksum.read_bytes())
     from egnn.data.qm9.dataset import _read_cache
 
     with caplog.at_level("WARNING"):
         assert _read_cache(path) is None  # detected: load_qm9 then rebuilds it
-    assert "unreadable" in caplog.text and "rebuilt" in caplog.text
+    assert "is damaged: its sha256" in caplog.text and "rebuilt" in caplog.text

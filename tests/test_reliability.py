@@ -16,6 +16,7 @@ import torch
 from egnn.csv_history import STASH_NAME
 from egnn.data.nbody.dataset import generate, split_path
 from egnn.errors import ConfigError
+from egnn.integrity import write_checksum
 from egnn.nn import EGNN, fully_connected_edges
 from egnn.nn.nbody import NBodyEGNN
 from egnn.tasks.numerics import NonFiniteLossError
@@ -120,9 +121,12 @@ def test_same_seed_same_metrics(make_cfg):
     ("override", "match"),
     [
         ("model.net.name=transformer", "unknown N-body model 'transformer'"),
-        ("data.n_train=-5", "data.n_train must be >= 1, got -5"),
+        (
+            "data.n_train=-5",
+            "data.n_train=-5 is out of range: data.n_train must be an integer >= 1",
+        ),
         ("data.n_train=100000", "data.n_train=100000 exceeds the 200 training trajectories"),
-        ("data.batch_size=0", "data.batch_size must be >= 1, got 0"),
+        ("data.batch_size=0", "data.batch_size=0 is out of range: data.batch_size must be an"),
         ("data.dataset=huge", "unknown N-body dataset 'huge'"),
         ("ckpt_path=/no/such/file.ckpt", "checkpoint file /no/such/file.ckpt does not exist"),
     ],
@@ -141,7 +145,7 @@ def test_config_error_exits_cleanly_without_traceback(tmp_path, nbody_data_dir):
     proc = _cli(["debug=fdr", "data.n_train=-5"], tmp_path, nbody_data_dir)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 2
-    assert "configuration error: data.n_train must be >= 1, got -5" in out + err
+    assert "configuration error: data.n_train=-5 is out of range" in out + err
     assert "Traceback" not in out + err
 
 
@@ -155,7 +159,7 @@ def test_unknown_experiment_fails_with_its_name(tmp_path, nbody_data_dir):
 def test_incompatible_checkpoint(make_cfg):
     cfg = make_cfg("debug=limit", "model=linear", "trainer.detect_anomaly=false")
     metrics = train(cfg)
-    with pytest.raises(ConfigError, match="does not fit this model"):
+    with pytest.raises(ConfigError, match="holds a 'linear' model, not the configured 'egnn'"):
         train(make_cfg("debug=limit", f"ckpt_path={metrics['best_checkpoint']}"))
 
 
@@ -167,6 +171,7 @@ def test_nan_in_input_coordinates(tmp_path):
     arrays["pos"][3, 30, 1, 0] = np.nan
     with path.open("wb") as handle:
         np.savez(handle, **arrays)
+    write_checksum(path)  # a cache that is intact as written, with NaN in it
     from egnn.data.nbody.datamodule import NBodyDataModule
 
     dm = NBodyDataModule(data_dir=str(tmp_path), dataset="tiny", n_train=200)

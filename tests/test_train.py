@@ -128,9 +128,10 @@ def test_bf16_mixed_precision_trains(make_cfg):
 
 
 def test_last_checkpoint_follows_the_latest_validation_not_the_best(make_cfg):
-    # lr 0: every validation ties the first, so the best checkpoint stays at epoch 0 while
-    # last.ckpt (what ckpt_path=last resumes) must move on to the final epoch.
-    cfg = make_cfg("debug=limit", "model.optimizer.lr=0.0")
+    # lr 1e-30: every step is below float32 resolution, so every validation ties the first and
+    # the best checkpoint stays at epoch 0 while last.ckpt (what ckpt_path=last resumes) must
+    # move on to the final epoch.
+    cfg = make_cfg("debug=limit", "model.optimizer.lr=1e-30")
     metrics = train(cfg)
     checkpoints = Path(cfg.paths.output_dir) / "checkpoints"
     assert (
@@ -138,14 +139,19 @@ def test_last_checkpoint_follows_the_latest_validation_not_the_best(make_cfg):
     )
     last = torch.load(checkpoints / "last.ckpt", weights_only=True)
     assert last["epoch"] == metrics["epochs"] - 1 == 2
-    assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch_00000.ckpt", "last.ckpt"]
+    assert sorted(p.name for p in checkpoints.iterdir()) == [
+        "epoch_00000.ckpt",
+        "epoch_00000.ckpt.sha256",  # the replaced best checkpoints' checksums went with them
+        "last.ckpt",
+        "last.ckpt.sha256",
+    ]
 
 
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
-        # lr 0: no validation improves on the first, so patience 1 stops at the second one.
-        (("model.optimizer.lr=0.0", "callbacks.early_stopping.patience=1"), "early_stopping"),
+        # lr 1e-30: no validation improves on the first, so patience 1 stops at the second one.
+        (("model.optimizer.lr=1e-30", "callbacks.early_stopping.patience=1"), "early_stopping"),
         (("callbacks.early_stopping.stopping_threshold=1e9",), "stopping_threshold"),
         (("trainer.max_time=00:00:00:01", "trainer.limit_train_batches=30"), "max_time"),
     ],

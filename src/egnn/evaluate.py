@@ -13,10 +13,12 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from egnn.atomic import atomic_write_json, atomic_write_text
+from egnn.checkpoints import read_checkpoint
 from egnn.errors import ConfigError
 from egnn.provenance import command_line, git_commit
 from egnn.resolvers import register_resolvers
 from egnn.saved_config import allowed_class, load_saved_config
+from egnn.settings import check_settings
 from egnn.train import (
     CONFIG_DIR,
     config_error_exit,
@@ -74,6 +76,7 @@ def load_task(
                 f"{name}={value!r} does not apply to {model_cfg._target_} (its arguments:"
                 f" {', '.join(p for p in accepted if p != 'self')})"
             )
+    read_checkpoint(ckpt)  # intact and a Lightning checkpoint, or one line naming the fault
     try:
         return task_class.load_from_checkpoint(
             ckpt, map_location="cpu", weights_only=True, **overrides
@@ -86,6 +89,7 @@ def load_task(
 
 def evaluate(cfg: DictConfig) -> dict:
     provenance = {"command": command_line(), "git_commit": git_commit()}
+    check_settings(cfg)
     torch.set_num_threads(int(cfg.num_threads))
     pl.seed_everything(int(cfg.seed), workers=True)
     ckpt = checkpoint_to_evaluate(cfg)
@@ -97,6 +101,15 @@ def evaluate(cfg: DictConfig) -> dict:
         name: cfg[name] for name in ("test_draws", "test_ensemble") if cfg.get(name) is not None
     }
     model = load_task(ckpt, run_cfg.model, overrides)
+    held, configured = model.hparams["net"].get("name"), OmegaConf.select(run_cfg, "model.net.name")
+    if held != configured:
+        if run_cfg is not cfg:
+            raise ConfigError(
+                f"checkpoint {ckpt} holds a {held!r} model but its run folder's config names"
+                f" {configured!r}: the folder mixes two runs"
+            )
+        with open_dict(run_cfg):  # e.g. a shipped GNN checkpoint under eval.yaml's default model
+            run_cfg.model.net.name = held
     trainer = hydra.utils.instantiate(
         cfg.trainer, logger=instantiate_dict(cfg.get("logger")) or False
     )

@@ -11,17 +11,14 @@ CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
 
 
-def latest_resumable_run(task_dir: str | Path) -> Path:
-    """The most recently written run folder under ``task_dir`` that holds ``checkpoints/last.ckpt``."""
+def latest_resumable_run(task_dir: str | Path) -> Path | None:
+    """The most recently written run folder under ``task_dir`` that holds ``checkpoints/last.ckpt``
+    (None when there is none)."""
     candidates = sorted(
         Path(task_dir).glob(f"*/{CHECKPOINT_DIR}/{LAST_CHECKPOINT}"),
         key=lambda p: p.stat().st_mtime,
     )
-    if not candidates:
-        raise ConfigError(
-            f"ckpt_path=last: no run folder under {task_dir} has {CHECKPOINT_DIR}/{LAST_CHECKPOINT} to resume"
-        )
-    return candidates[-1].parent.parent
+    return candidates[-1].parent.parent if candidates else None
 
 
 def choose_run_dir(task_dir: str, timestamp: str, ckpt_path: str | None) -> str:
@@ -29,12 +26,14 @@ def choose_run_dir(task_dir: str, timestamp: str, ckpt_path: str | None) -> str:
 
     - ``ckpt_path`` null: ``<task_dir>/<timestamp>``, a new folder claimed by this process (see
       :func:`claim_new_run_dir`);
-    - ``ckpt_path=last``: the newest run folder under ``task_dir`` with a last checkpoint;
+    - ``ckpt_path=last``: the newest run folder under ``task_dir`` with a last checkpoint (a new
+      folder when there is none: training then says that there is nothing to resume, since an
+      error raised here, inside Hydra's set-up, would end in a traceback);
     - ``ckpt_path=<run>/checkpoints/<file>.ckpt``: that run's folder, so a resumed run continues
       writing where it started; any other checkpoint path starts a new folder.
     """
-    if ckpt_path == "last":
-        return str(latest_resumable_run(task_dir))
+    if ckpt_path == "last" and (resumable := latest_resumable_run(task_dir)) is not None:
+        return str(resumable)
     if ckpt_path not in (None, "", "None", "null"):
         path = Path(ckpt_path)
         if path.parent.name == CHECKPOINT_DIR and (path.parent.parent / ".hydra").is_dir():
@@ -63,6 +62,11 @@ def resolve_checkpoint(ckpt_path: str | None, run_dir: str | Path) -> str | None
     path = (
         Path(run_dir) / CHECKPOINT_DIR / LAST_CHECKPOINT if ckpt_path == "last" else Path(ckpt_path)
     )
+    if ckpt_path == "last" and not path.is_file():
+        raise ConfigError(
+            f"ckpt_path=last: nothing to resume: no run folder under {Path(run_dir).parent} holds"
+            f" {CHECKPOINT_DIR}/{LAST_CHECKPOINT}"
+        )
     if not path.is_file():
         raise ConfigError(f"ckpt_path={ckpt_path!r}: checkpoint file {path} does not exist")
     return str(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import time
 from pathlib import Path
@@ -21,12 +22,15 @@ from pytorch_lightning.callbacks.early_stopping import EarlyStoppingReason
 
 from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.callbacks import WallClock
+from egnn.checkpoints import ChecksummedCheckpointIO, checkpoint_model_name, read_checkpoint
 from egnn.csv_history import restore_history, stash_history
 from egnn.errors import ConfigError
+from egnn.integrity import exclusive
 from egnn.nn.compile import compile_module
 from egnn.provenance import command_line, git_commit, machine
 from egnn.resolvers import register_resolvers
-from egnn.run_dir import resolve_checkpoint
+from egnn.run_dir import CHECKPOINT_DIR, LAST_CHECKPOINT, resolve_checkpoint
+from egnn.settings import check_settings
 from egnn.tasks.numerics import NonFiniteLossError
 from egnn.timing import forward_time
 
@@ -56,8 +60,16 @@ def choose_seed(cfg: DictConfig) -> int:
     return int(cfg.seed)
 
 
-def _checkpoint_epoch(path: str) -> int:
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+def _resumed_epoch(path: str, cfg: DictConfig) -> int:
+    """The epoch stored in the checkpoint to resume, after checking that it is intact and holds
+    the configured model."""
+    checkpoint = read_checkpoint(path)
+    held, wanted = checkpoint_model_name(checkpoint), OmegaConf.select(cfg, "model.net.name")
+    if held is not None and wanted is not None and held != wanted:
+        raise ConfigError(
+            f"checkpoint {path} holds a {held!r} model, not the configured {wanted!r}: resume it"
+            f" with model={held} (or start a new run)"
+        )
     return int(checkpoint.get("epoch", -1))
 
 
@@ -151,10 +163,21 @@ def train(cfg: DictConfig) -> dict:
         "command": command_line(),
         "git_commit": git_commit(),
     }  # at start: the code that runs
+    check_settings(cfg)
+    output_dir = Path(cfg.paths.output_dir)
+    with exclusive(output_dir / "train", wait=False, what=f"run folder {output_dir}"):
+        return _train_in(cfg, output_dir, provenance)
+
+
+def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
+    """:func:`train` in ``output_dir``, which this process holds the lock of."""
     torch.set_num_threads(int(cfg.num_threads))
     seed = choose_seed(cfg)
     pl.seed_everything(seed, workers=True)
-    output_dir = Path(cfg.paths.output_dir)
+    ckpt_path = (
+        resolve_checkpoint(cfg.get("ckpt_path"), output_dir) if cfg.get("train", True) else None
+    )
+    resumed_epoch = _resumed_epoch(ckpt_path, cfg) if ckpt_path else None  # intact, same model
     atomic_write_text(output_dir / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
     datamodule: pl.LightningDataModule = hydra.utils.instantiate(cfg.data)
@@ -162,7 +185,10 @@ def train(cfg: DictConfig) -> dict:
     callbacks = instantiate_dict(cfg.get("callbacks"))
     loggers = instantiate_dict(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        plugins=[ChecksummedCheckpointIO()],
     )
 
     metrics: dict = {"seed": seed, "num_threads": torch.get_num_threads()}
@@ -170,9 +196,8 @@ def train(cfg: DictConfig) -> dict:
         model.net, device=str(trainer.strategy.root_device)
     )
     if cfg.get("train", True):
-        ckpt_path = resolve_checkpoint(cfg.get("ckpt_path"), output_dir)
         csv_path = output_dir / "csv" / "metrics.csv"
-        history = stash_history(csv_path, _checkpoint_epoch(ckpt_path)) if ckpt_path else []
+        history = stash_history(csv_path, resumed_epoch) if ckpt_path else []
         if ckpt_path:
             log.info("training in %s, resuming %s", output_dir, ckpt_path)
         else:
@@ -180,6 +205,8 @@ def train(cfg: DictConfig) -> dict:
         start = time.perf_counter()
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        except NonFiniteLossError as err:
+            raise NonFiniteLossError(f"{err} {_kept_checkpoint_note(output_dir)}") from None
         except RuntimeError as err:
             if ckpt_path and "state_dict" in str(err):
                 first_line = str(err).strip().splitlines()[0]
@@ -219,6 +246,14 @@ def train(cfg: DictConfig) -> dict:
     return metrics
 
 
+def _kept_checkpoint_note(output_dir: Path) -> str:
+    """What a stopped run leaves to resume from, naming only files that exist."""
+    last = output_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
+    if last.is_file():
+        return f"The last good checkpoint is {last} (resume with ckpt_path=last)."
+    return "No checkpoint was written (no validation had finished)."
+
+
 def _config_error(err: BaseException) -> ConfigError | None:
     """The ConfigError behind ``err`` (Hydra wraps errors raised while instantiating)."""
     while err is not None:
@@ -231,7 +266,11 @@ def _config_error(err: BaseException) -> ConfigError | None:
 @contextlib.contextmanager
 def config_error_exit():
     """Turn configuration errors into one log line and exit code 2, and a NaN loss into exit code
-    3, instead of a wall of traceback; other exceptions pass through."""
+    3, instead of a wall of traceback; other exceptions pass through. ``HYDRA_FULL_ERROR=1``
+    shows the full traceback instead."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        yield  # the user asked for full tracebacks
+        return
     try:
         yield
     except NonFiniteLossError as err:

@@ -5,10 +5,34 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from egnn.errors import ConfigError
 from egnn.nn.gnn import GCL
 from egnn.nn.segment import segment_mean, segment_sum
 
 COORD_AGGREGATIONS = ("mean", "sum")
+
+
+FLOAT16_MAX = torch.finfo(torch.float16).max
+
+
+def check_half_precision_range(radial: Tensor) -> None:
+    """Refuse squared distances that float16 cannot hold, under float16 autocast.
+
+    Coordinates, distances and coordinate updates stay in float32 under autocast (elementwise
+    ops), but the squared distance also enters the edge MLP, whose matmul autocast runs in
+    float16: past 65504 it would become Inf and the loss NaN, silently. Shapes: radial [E, 1].
+    """
+    device = radial.device.type
+    if not (
+        torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == torch.float16
+    ):
+        return
+    largest = float(radial.max()) if radial.numel() else 0.0
+    if largest > FLOAT16_MAX:
+        raise ConfigError(
+            f"squared distances reach {largest:.3g}, beyond float16's range ({FLOAT16_MAX:.0f}):"
+            " use trainer.precision=bf16-mixed or 32, or rescale the coordinates"
+        )
 
 
 class EGCL(GCL):
@@ -162,6 +186,7 @@ class EGCL(GCL):
         row, col = edge_index[0], edge_index[1]
         coord_diff = x.index_select(0, row) - x.index_select(0, col)
         radial = (coord_diff * coord_diff).sum(dim=1, keepdim=True)
+        check_half_precision_range(radial)
         m = self.message_dropout(self.edge_model(h, edge_index, radial, edge_attr))
         if self.update_coords:
             if self.normalize:

@@ -6,14 +6,14 @@ import torch
 
 
 class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN or Inf loss; the last good checkpoint is kept."""
+    """Training produced a NaN or Inf loss."""
 
 
 def check_finite_loss(loss: torch.Tensor, epoch: int, step: int) -> None:
     """Stop training before a NaN/Inf loss reaches the weights, with advice on what to change."""
     if not torch.isfinite(loss):
         raise NonFiniteLossError(
-            f"training loss is {loss.item()} at epoch {epoch}, step {step}; training stopped and the last "
-            "good checkpoint is kept in checkpoints/last.ckpt. Remedies: trainer.gradient_clip_val=1.0, a lower "
-            "model.optimizer.lr, or the EGNN options model.net.tanh=true / model.net.normalize=true."
+            f"training loss is {loss.item()} at epoch {epoch}, step {step}; training stopped. Remedies:"
+            " trainer.gradient_clip_val=1.0, a lower model.optimizer.lr, or the EGNN options"
+            " model.net.tanh=true / model.net.normalize=true."
         )

@@ -7,17 +7,16 @@ string that must match the spec, or the split is regenerated).
 
 from __future__ import annotations
 
-import json
 import logging
-import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from egnn.atomic import atomic_open
 from egnn.data.graphs.generate import community_small, erdos_renyi
+from egnn.data.npz_cache import read_npz_params, write_npz
 from egnn.errors import ConfigError
+from egnn.integrity import exclusive, remove_orphan_temporaries
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +97,7 @@ def split_path(data_dir: str | Path, name: str, split: str, p: float | None = No
 
 
 def _read_params(path: Path) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not {"n_nodes", "adjacency", "params"} <= set(data.files):
-                return None
-            return json.loads(str(data["params"]))
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as err:
-        log.warning("graph cache %s is unreadable (%s): it will be regenerated", path, err)
-        return None
+    return read_npz_params(path, {"n_nodes", "adjacency"}, "graph cache")
 
 
 def pad(graphs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -125,12 +115,12 @@ def ensure_split(data_dir: str | Path, name: str, split: str, p: float | None = 
         raise ConfigError(f"unknown split {split!r}; choose one of {SPLITS}")
     spec = get_spec(name, p)
     path = split_path(data_dir, name, split, p)
-    if _read_params(path) != spec.params(split):
-        log.info("graph dataset %r %s split not cached (or stale): generating it", name, split)
-        n_nodes, adjacency = pad(spec.draw(split))
-        with atomic_open(path) as handle:
-            params = np.array(json.dumps(spec.params(split), sort_keys=True))
-            np.savez(handle, n_nodes=n_nodes, adjacency=adjacency, params=params)
+    with exclusive(path, what=f"the graph cache {path}"):
+        remove_orphan_temporaries(path)
+        if _read_params(path) != spec.params(split):
+            log.info("graph dataset %r %s split not cached (or stale): generating it", name, split)
+            n_nodes, adjacency = pad(spec.draw(split))
+            write_npz(path, spec.params(split), n_nodes=n_nodes, adjacency=adjacency)
     return path
 
 

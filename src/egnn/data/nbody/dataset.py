@@ -8,18 +8,17 @@ together; a missing, truncated or stale split regenerates the whole dataset.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from egnn.atomic import atomic_open
 from egnn.data.nbody.simulate import ChargedParticlesConfig, initial_conditions, simulate
+from egnn.data.npz_cache import read_npz_params, write_npz
 from egnn.errors import ConfigError
+from egnn.integrity import exclusive, remove_orphan_temporaries
 
 log = logging.getLogger(__name__)
 
@@ -76,17 +75,8 @@ def split_path(data_dir: str | Path, name: str, split: str) -> Path:
 
 
 def _read_params(path: Path) -> dict | None:
-    """The params stored in a cached split, or None when the file is missing or unreadable."""
-    if not path.exists():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not {"pos", "vel", "charges", "params"} <= set(data.files):
-                return None
-            return json.loads(str(data["params"]))
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as err:
-        log.warning("N-body cache %s is unreadable (%s): it will be regenerated", path, err)
-        return None
+    """The params stored in a cached split, or None when it is missing, damaged or unreadable."""
+    return read_npz_params(path, {"pos", "vel", "charges"}, "N-body cache")
 
 
 def is_cached(data_dir: str | Path, name: str) -> bool:
@@ -101,21 +91,28 @@ def generate(data_dir: str | Path, name: str) -> float:
     start = time.perf_counter()
     rng = np.random.RandomState(spec.seed)  # one stream for all splits, as the release
     initial = [initial_conditions(rng, spec.sizes[split], spec.sim) for split in SPLITS]
-    params = json.dumps(spec.params(), sort_keys=True)
     for split, (pos0, vel0, charges) in zip(SPLITS, initial, strict=True):
         pos, vel = simulate(pos0, vel0, charges, spec.sim)
-        with atomic_open(split_path(data_dir, name, split)) as handle:
-            np.savez(handle, pos=pos, vel=vel, charges=charges, params=np.array(params))
+        write_npz(
+            split_path(data_dir, name, split), spec.params(), pos=pos, vel=vel, charges=charges
+        )
     seconds = time.perf_counter() - start
     log.info("generated N-body dataset %r (%s) in %.1f s", name, spec.sizes, seconds)
     return seconds
 
 
 def ensure_dataset(data_dir: str | Path, name: str) -> None:
-    """Generate dataset ``name`` under ``data_dir`` unless a complete, current cache is there."""
-    if not is_cached(data_dir, name):
-        log.info("N-body dataset %r not cached (or stale) under %s: generating it", name, data_dir)
-        generate(data_dir, name)
+    """Generate dataset ``name`` under ``data_dir`` unless a complete, current, intact cache is
+    there. One process at a time: another one that needs the same dataset waits and reuses it."""
+    folder = split_path(data_dir, name, SPLITS[0]).parent
+    with exclusive(folder, what=f"the N-body cache {folder}"):
+        for split in SPLITS:
+            remove_orphan_temporaries(split_path(data_dir, name, split))
+        if not is_cached(data_dir, name):
+            log.info(
+                "N-body dataset %r not cached (or stale) under %s: generating it", name, data_dir
+            )
+            generate(data_dir, name)
 
 
 def load_split(data_dir: str | Path, name: str, split: str) -> dict[str, np.ndarray]:

@@ -17,6 +17,13 @@ import torch
 from egnn.atomic import atomic_open
 from egnn.data.qm9.raw import CSV_FILES, qm9pack_data_dir, read_qm9
 from egnn.data.qm9.targets import TARGETS
+from egnn.integrity import (
+    exclusive,
+    has_checksum,
+    remove_orphan_temporaries,
+    verify,
+    write_checksum,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +46,17 @@ def _provenance() -> dict:
 
 
 def _read_cache(path: Path) -> dict | None:
+    """The cache's content, or None when it is missing, damaged, unchecked or stale."""
     if not path.is_file():
         return None
+    if not has_checksum(path):
+        log.warning("QM9 cache %s has no checksum (older version): it will be rebuilt", path)
+        return None
     try:
+        verify(path)
         data = torch.load(path, weights_only=True)
-    except Exception as err:  # truncated or not a torch file
-        log.warning("QM9 cache %s is unreadable (%s): it will be rebuilt", path, err)
+    except Exception as err:  # damaged, truncated or not a torch file
+        log.warning("QM9 cache %s is damaged or unreadable (%s): it will be rebuilt", path, err)
         return None
     if data.get("provenance") != _provenance():
         log.warning(
@@ -63,14 +75,19 @@ def build_cache(data_dir: str | Path) -> dict:
     data["provenance"] = _provenance()
     with atomic_open(cache_path(data_dir)) as handle:
         torch.save(data, handle)
+    write_checksum(cache_path(data_dir))
     log.info("built the QM9 cache %s in %.1f s", cache_path(data_dir), time.perf_counter() - start)
     return data
 
 
 def load_qm9(data_dir: str | Path) -> dict:
-    """The cached molecules (building the cache first when it is missing, truncated or stale)."""
-    data = _read_cache(cache_path(data_dir))
-    return data if data is not None else build_cache(data_dir)
+    """The cached molecules (building the cache first when it is missing, damaged or stale). One
+    process at a time: another one that needs the cache waits and reads the one built."""
+    path = cache_path(data_dir)
+    with exclusive(path, what=f"the QM9 cache {path}"):
+        remove_orphan_temporaries(path)
+        data = _read_cache(path)
+        return data if data is not None else build_cache(data_dir)
 
 
 def split_indices(n_molecules: int = N_MOLECULES) -> dict[str, np.ndarray]:
