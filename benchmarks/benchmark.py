@@ -1,7 +1,7 @@
-"""``egnn-benchmark`` (or ``python scripts/benchmark.py``): throughput of our backbone against the
+"""``python -m benchmarks.benchmark`` (from the repository root): throughput of our backbone against the
 release's formulation, measured in one process, plus this machine's matmul peak.
 
-Shapes (issue-style): (a) N-body, 100 systems x 5 particles, 4 layers, 64 hidden, velocity
+Shapes: (a) N-body, 100 systems x 5 particles, 4 layers, 64 hidden, velocity
 variant; (b) QM9, batches of 96 real molecules, 7 layers, 128 hidden, edge inference, no
 coordinate updates (the reference pads every molecule to the batch's largest and computes all
 pairs with masks); (c) scaling, one graph of 1,000 to 10,000 nodes with radius-graph edges.
@@ -25,9 +25,9 @@ from egnn.nn.compile import compile_module
 from egnn.nn.graph import fully_connected_edges
 from egnn.nn.nbody import NBodyEGNN, charge_products, squared_distances
 from egnn.nn.qm9 import QM9EGNN
-from egnn.provenance import machine
-from egnn.testing.reference import reference_egnn, reference_qm9
-from egnn.timing import median_time, median_times
+from egnn.nn.release import reference_egnn, reference_qm9
+from egnn.run.provenance import machine
+from egnn.run.timing import median_time, median_times
 
 OURS_VARIANTS = ("ours", "ours_compiled")  # eager backbone, then torch.compile'd
 TIMES = ("forward_s", "train_step_s")
@@ -46,7 +46,7 @@ def train_step(fn):
 
 def measure(fns: dict, n_warmup: int, n_runs: int) -> dict:
     """Forward (no grad) and forward+backward medians of each ``fns[name]()`` (which returns a
-    tensor), the functions timed in turn (:func:`~egnn.timing.median_times`)."""
+    tensor), the functions timed in turn (:func:`~egnn.run.timing.median_times`)."""
     with torch.inference_mode():
         forward = median_times(fns, n_warmup, n_runs)
     steps = median_times({name: train_step(fn) for name, fn in fns.items()}, n_warmup, n_runs)
@@ -263,7 +263,7 @@ def autoencoder_case(
 
 
 def machine_info(args: argparse.Namespace) -> dict:
-    """The machine as every run record describes it (:func:`egnn.provenance.machine`), with the
+    """The machine as every run record describes it (:func:`egnn.run.provenance.machine`), with the
     benchmark's threads and device and the load it ran under (runnable processes, 1-min mean)."""
     return {
         **machine(),

@@ -2,7 +2,7 @@
 
 One process times the N-body training step (100 systems x 5 particles, forward, MSE, backward,
 fused Adam) of several variants of the same function, in turn and in blocks
-(:func:`egnn.timing.median_times`, ``--repeats`` times), and writes the medians and each
+(:func:`egnn.run.timing.median_times`, ``--repeats`` times), and writes the medians and each
 variant's ratio to the default compiled path:
 
 - ``eager``: no ``torch.compile``;
@@ -19,7 +19,7 @@ variant's ratio to the default compiled path:
 - ``compiled, bf16 autocast``: the compiled model under CPU bf16 autocast
   (``trainer.precision=bf16-mixed``): bf16 matmuls, float32 coordinates; not the same arithmetic.
 
-Usage: ``OMP_NUM_THREADS=1 python scripts/perf_ideas.py [--threads 1] [--out FILE]``.
+Usage: ``OMP_NUM_THREADS=1 python -m benchmarks.perf_ideas [--threads 1] [--out FILE]``.
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from benchmarks.benchmark import nbody_systems
 from egnn.atomic import atomic_write_json
-from egnn.benchmark import nbody_systems
 from egnn.nn.compile import inductor_options
-from egnn.nn.egcl import EGCL
+from egnn.nn.egcl_eq3_6 import EGCL
 from egnn.nn.nbody import NBodyEGNN
-from egnn.provenance import cpu_model
-from egnn.timing import median_times
+from egnn.run.provenance import cpu_model
+from egnn.run.timing import median_times
 
 
 def dense_egcl(layer: EGCL, h: Tensor, x: Tensor, edge_attr: Tensor, vel: Tensor, mask: Tensor):

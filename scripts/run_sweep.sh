@@ -14,7 +14,7 @@ status=0
 OMP_NUM_THREADS=1 .venv/bin/python train.py -m experiment="$experiment" \
   hydra.sweep.dir="$sweep_dir" trainer.enable_progress_bar=false "$@" || status=$?
 for run in "$sweep_dir"/*/; do
-  [ -f "$run/metrics.json" ] && .venv/bin/python -m egnn.reporting.records "$run"
+  [ -f "$run/metrics.json" ] && .venv/bin/python -m egnn.records "$run"
 done
 .venv/bin/python -m egnn.reporting.plots
 exit "$status"

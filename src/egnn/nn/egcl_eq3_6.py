@@ -1,17 +1,53 @@
-"""The E(n) equivariant graph convolutional layer (EGCL) of Satorras et al. (2021)."""
+"""The E(n) equivariant graph convolutional layer (EGCL) of Satorras et al. (2021): the paper's
+equations 3-6 (and 7, 8: velocity and edge inference), in this one file.
+
+:func:`pair_linear` is the first layer of :math:`\\phi_e` (eq. 3) evaluated per node instead of per
+edge; :class:`EGCL` names its steps after the equations: :meth:`EGCL.edge_model` (3, 8),
+:meth:`EGCL.coord_model` (4, 7) and :meth:`EGCL.node_model` (5, 6).
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
-from egnn.nn.gnn import GCL
 from egnn.nn.segment import segment_mean, segment_sum
 
 COORD_AGGREGATIONS = ("mean", "sum")
 
 
-class EGCL(GCL):
+def pair_linear(
+    layer: nn.Linear, h: Tensor, edge_index: Tensor, edge_scalars: Tensor | None
+) -> Tensor:
+    r"""``layer([h_i, h_j, s_ij])`` for every edge, computed as :math:`W_1 h_i + W_2 h_j + W_s s_{ij} + b`.
+
+    The node terms are projected once per node ([N, F] work instead of [E, F]) and then gathered;
+    the result equals the concatenated layer up to floating-point rounding.
+
+    Args:
+        layer: ``nn.Linear(2F + S, F_out)`` whose input is the concatenation.
+        h: node features [N, F].
+        edge_index: [2, E], row 0 the receiver i, row 1 the sender j.
+        edge_scalars: per-edge inputs [E, S] (None when S = 0).
+
+    Returns:
+        [E, F_out].
+    """
+    nf = h.shape[1]
+    weight = layer.weight  # [F_out, 2F + S]
+    # One matmul for both node projections: [N, 2 F_out] = [W1 h | W2 h].
+    node_proj = F.linear(h, torch.cat([weight[:, :nf], weight[:, nf : 2 * nf]], dim=0))
+    out_nf = weight.shape[0]
+    receiver, sender = node_proj[:, :out_nf], node_proj[:, out_nf:]
+    gathered = receiver.index_select(0, edge_index[0]) + sender.index_select(0, edge_index[1])
+    if edge_scalars is None:
+        return gathered if layer.bias is None else gathered + layer.bias
+    bias = layer.bias if layer.bias is not None else weight.new_zeros(out_nf)
+    return torch.addmm(bias, edge_scalars, weight[:, 2 * nf :].t()) + gathered
+
+
+class EGCL(nn.Module):
     r"""E(n) equivariant graph convolutional layer.
 
     For every directed edge (i receives from j), with :math:`d_{ij} = \|x_i - x_j\|^2`:
@@ -91,14 +127,24 @@ class EGCL(GCL):
                 f"velocity=True reads the input features with a width-{hidden_nf} MLP, so it needs"
                 f" in_nf == hidden_nf; got in_nf={in_nf}"
             )
-        # phi_e, the edge gate and phi_h are the GCL's, with d_ij as one more edge scalar.
-        super().__init__(
-            hidden_nf,
-            1 + edge_attr_nf,
-            act=act,
-            residual=residual,
-            attention=attention,
-            in_nf=in_nf,
+        super().__init__()
+        in_nf = hidden_nf if in_nf is None else in_nf
+        if residual and in_nf != hidden_nf:
+            raise ValueError(
+                f"residual=True adds the input to the output, so it needs in_nf == hidden_nf;"
+                f" got in_nf={in_nf}, hidden_nf={hidden_nf}"
+            )
+        self.residual = residual
+        # phi_e (eq. 3) on [h_i, h_j, d_ij, a_ij]; the edge gate phi_inf (eq. 8); phi_h (eq. 6).
+        self.edge_mlp = nn.Sequential(
+            nn.Linear(2 * in_nf + 1 + edge_attr_nf, hidden_nf),
+            act(),
+            nn.Linear(hidden_nf, hidden_nf),
+            act(),
+        )
+        self.att_mlp = nn.Sequential(nn.Linear(hidden_nf, 1), nn.Sigmoid()) if attention else None
+        self.node_mlp = nn.Sequential(
+            nn.Linear(in_nf + hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, hidden_nf)
         )
         self.hidden_nf = hidden_nf
         self.edge_attr_nf = edge_attr_nf
@@ -129,7 +175,8 @@ class EGCL(GCL):
     ) -> Tensor:
         """Messages :math:`m_{ij}` (eq. 3, gated by eq. 8 with attention). Returns [E, F]."""
         scalars = radial if edge_attr is None else torch.cat([radial, edge_attr], dim=1)
-        return GCL.edge_model(self, h, edge_index, scalars)
+        m = self.edge_mlp[1:](pair_linear(self.edge_mlp[0], h, edge_index, scalars))
+        return m * self.att_mlp(m) if self.att_mlp is not None else m
 
     def coord_model(
         self,
@@ -149,6 +196,11 @@ class EGCL(GCL):
         if self.coord_agg == "sum":
             return segment_sum(trans, edge_index[0], n_nodes)
         return segment_mean(trans, edge_index[0], n_nodes, count=coord_count)
+
+    def node_model(self, h: Tensor, edge_index: Tensor, m: Tensor) -> Tensor:
+        """:math:`h_i' = h_i + \\phi_h(h_i, m_i)` with :math:`m_i = \\sum_j m_{ij}` (eqs. 5, 6). Returns [N, F]."""
+        out = self.node_mlp(torch.cat([h, segment_sum(m, edge_index[0], h.shape[0])], dim=1))
+        return h + out if self.residual else out
 
     def forward(
         self,

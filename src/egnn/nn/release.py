@@ -1,4 +1,6 @@
-"""The release's formulation of the EGCL, evaluated with the parameters of our :class:`EGCL`.
+"""The release's formulation of the EGCL, evaluated with the parameters of our :class:`EGCL`: the
+reference our fast paths are tested against (the reference model ``egnn_release`` of
+:mod:`egnn.nn.nbody` runs it in training).
 
 Per edge, the first layer of phi_e acts on the concatenation [h_i, h_j, d_ij, a_ij]; sums are
 scatter sums over all edges. It is slow by design: tests compare our fast paths against it in
@@ -10,9 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from egnn.nn.egcl import EGCL
+from egnn.nn.egcl_eq3_6 import EGCL
 from egnn.nn.egnn import EGNN
-from egnn.nn.nbody import NBodyEGNN, charge_products, squared_distances
 
 
 def _scatter_sum(values: Tensor, index: Tensor, n: int) -> Tensor:
@@ -60,28 +61,6 @@ def reference_egnn(net: EGNN, h: Tensor, x: Tensor, edge_index: Tensor, edge_att
     if net.embedding_out is not None:
         h = net.embedding_out(h)
     return h, x
-
-
-class NBodyEGNNRelease(NBodyEGNN):
-    """The paper's N-body EGNN computed as the release computes it (:func:`reference_egnn`):
-    the same parameters and function as :class:`~egnn.nn.nbody.NBodyEGNN`, at the release's cost.
-
-    Registered as the N-body model ``egnn_release`` so that a training run can stand in for the
-    release's code on the machine at hand (the "release" row of the time-to-accuracy table);
-    not for ordinary use. Shapes as :class:`~egnn.nn.nbody.NBodyEGNN`.
-    """
-
-    def __init__(self, hidden_nf: int = 64, n_layers: int = 4, **egnn_kwargs) -> None:
-        if egnn_kwargs.get("motion_features"):
-            raise ValueError("egnn_release is the paper's model: motion_features must be False")
-        super().__init__(hidden_nf, n_layers, **egnn_kwargs)
-
-    def forward(self, pos: Tensor, vel: Tensor, charges: Tensor, edge_index: Tensor) -> Tensor:
-        edge_attr = torch.cat(
-            [charge_products(charges, edge_index), squared_distances(pos, edge_index)], dim=1
-        )
-        speed = vel.norm(dim=1, keepdim=True)
-        return reference_egnn(self.egnn, speed, pos, edge_index, edge_attr, vel)[1]
 
 
 def reference_qm9(net, node_attr, pos, edge_index, edge_mask, node_mask, n_max: int):

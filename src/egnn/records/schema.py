@@ -1,19 +1,7 @@
-"""Turn a run folder's ``metrics.json`` into a small committed record.
-
-``python -m egnn.reporting.records outputs/nbody/<run>`` writes
-``results/<experiment>/<model>-seed<k>.json`` with the command, commit, seed, test metrics
-(``test/<name>`` keys), epochs, wall time, forward time and machine.
-"""
+"""The record schema: the small committed JSON made from a run folder's ``metrics.json`` (command,
+commit, seed, test metrics as ``test/<name>`` keys, epochs, wall time, forward time, machine)."""
 
 from __future__ import annotations
-
-import argparse
-import json
-from pathlib import Path
-
-from omegaconf import OmegaConf
-
-from egnn.atomic import atomic_write_json
 
 KEPT = (
     "experiment",
@@ -42,25 +30,25 @@ KEPT = (
     "train_bce_input",
     "learn_decoder",
     "val/mse_best",
+    "overrides",
 )
 
-# Keys that runs older than the key lack (or that only the config holds), read from their
-# config_resolved.yaml instead.
-CONFIG_FALLBACKS = {
-    "batch_size": "data.batch_size",
-    "train_bce_input": "model.train_bce_input",
-    "learn_decoder": "model.net.learn_decoder",
-}
+# Records written before the training loss's input was recorded (``train_bce_input``) were all
+# trained on the BCE of logits: a fact about those records, not a protocol setting.
+BCE_INPUT_BEFORE_OPTION = "logits"
 
-# What a record without ``train_bce_input`` was trained on: every autoencoder run before the
-# option existed used the BCE of logits.
-DEFAULT_BCE_INPUT = "logits"
+# Keys every record holds (a benchmark's JSON under results/benchmark/ is not a record).
+REQUIRED = ("experiment", "model", "seed", "command", "git_commit", "machine")
+
+
+class RecordError(ValueError):
+    """A record file that does not follow the schema (the message names the file and the key)."""
 
 
 def bce_input_of(record: dict) -> str:
-    """The training loss's input of an autoencoder record (:data:`DEFAULT_BCE_INPUT` when the
-    record predates the option)."""
-    return record.get("train_bce_input") or DEFAULT_BCE_INPUT
+    """The training loss's input of an autoencoder record (:data:`BCE_INPUT_BEFORE_OPTION` when
+    the record predates the option)."""
+    return record.get("train_bce_input") or BCE_INPUT_BEFORE_OPTION
 
 
 def test_ensemble_of(record: dict) -> int:
@@ -91,6 +79,11 @@ def make_record(metrics: dict, name: str | None = None, test_eval: dict | None =
     if name:
         record["model"] = name
     machine = metrics.get("machine", {})
+    if test_eval is not None:  # the evaluation's own choices that name the record (test_*)
+        record["overrides"] = [
+            *record.get("overrides", []),
+            *(o for o in test_eval.get("overrides", []) if o.lstrip("+~").startswith("test_")),
+        ]
     record["machine"] = (
         f"{machine.get('cpu_count', '?')} cores, {machine.get('gpu') or 'no GPU'}, "
         f"torch {machine.get('torch', '?')}, {metrics.get('num_threads', '?')} thread(s)"
@@ -98,119 +91,14 @@ def make_record(metrics: dict, name: str | None = None, test_eval: dict | None =
     return record
 
 
-# The swept values that name a record of a grid experiment: {experiment: ((key, prefix), ...)}.
-SWEEP_NAMES = {
-    "nbody_data_efficiency": (("n_train", "n"),),
-    "ae_sparsity": (("p", "p"),),
-    "ae_embedding": (("dataset", ""), ("embedding_nf", "k")),
-}
-
-
-# Graphs per step and epochs of the paper's protocol; a record trained otherwise is named
-# ``-b<K>`` / ``-e<epochs>``, so that runs of another budget never overwrite the protocol's.
-PROTOCOL_BATCH_SIZE = {"ae_community": 1, "ae_erdos_renyi": 1, "ae_sparsity": 1, "ae_embedding": 1}
-PROTOCOL_EPOCHS = {
-    "ae_community": 100,
-    "ae_erdos_renyi": 100,
-    "ae_sparsity": 10000,
-    "ae_embedding": 100,
-}
-
-
-def record_path(results_dir: Path, record: dict) -> Path:
-    """``<experiment>/<model>[-<target>][-b<K>][-e<E>][-<swept values>]-seed<k>.json`` (target for
-    QM9; ``-b<K>`` / ``-e<E>`` when an experiment of :data:`PROTOCOL_BATCH_SIZE` ran with K graphs
-    per step or E epochs instead of the protocol's; ``-bce_probabilities`` for an autoencoder
-    trained on the BCE of probabilities instead of logits; ``-fixed_decoder`` for one whose
-    distance decoder was not trained; ``-ens<D>`` for one tested with D random draws averaged
-    into each prediction; for a grid of :data:`SWEEP_NAMES`, its
-    swept values, e.g. ``egnn-n100-seed0.json``)."""
-    parts = [record["model"]]
-    if record.get("target"):
-        parts.append(record["target"])
-    for protocol, key, prefix in (
-        (PROTOCOL_BATCH_SIZE, "batch_size", "b"),
-        (PROTOCOL_EPOCHS, "epochs", "e"),
-    ):
-        expected = protocol.get(record["experiment"])
-        if expected is not None and record.get(key, expected) != expected:
-            parts.append(f"{prefix}{record[key]}")
-    if bce_input_of(record) != DEFAULT_BCE_INPUT:
-        parts.append(f"bce_{bce_input_of(record)}")
-    if decoder_fixed(record):
-        parts.append("fixed_decoder")
-    if test_ensemble_of(record) > 1:
-        parts.append(f"ens{test_ensemble_of(record)}")
-    for key, prefix in SWEEP_NAMES.get(record["experiment"], ()):
-        parts.append(
-            f"{prefix}{record[key]:g}"
-            if isinstance(record[key], float)
-            else f"{prefix}{record[key]}"
-        )
-    return (
-        Path(results_dir) / record["experiment"] / ("-".join(parts) + f"-seed{record['seed']}.json")
-    )
-
-
-def read_metrics(run_dir: Path) -> dict:
-    """``<run_dir>/metrics.json``; exits with the missing path named when the run did not finish."""
-    metrics_file = run_dir / "metrics.json"
-    if not metrics_file.exists():
-        raise SystemExit(f"error: {metrics_file} does not exist (did the run finish?)")
-    return json.loads(metrics_file.read_text())
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("run_dirs", nargs="+", type=Path, help="run folders holding metrics.json")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"))
-    parser.add_argument(
-        "--name",
-        default=None,
-        help="record under this model name (e.g. dropout0.1 for a probe run)",
-    )
-    parser.add_argument(
-        "--experiment",
-        default=None,
-        help="record under this experiment folder (e.g. nbody_plus_ideas for probe runs)",
-    )
-    parser.add_argument(
-        "--test-from",
-        type=Path,
-        default=None,
-        help="an eval.py output folder of this run's checkpoint whose test metrics replace the"
-        " run's (one run folder only)",
-    )
-    args = parser.parse_args(argv)
-    if args.test_from and len(args.run_dirs) != 1:
-        raise SystemExit(f"error: --test-from takes one run folder, got {len(args.run_dirs)}")
-    test_eval = read_metrics(args.test_from) if args.test_from else None
-    for run_dir in args.run_dirs:
-        metrics = read_metrics(run_dir)
-        if test_eval is not None:
-            best, tested = metrics.get("best_checkpoint"), test_eval.get("checkpoint")
-            if not best or not tested or Path(tested).resolve() != Path(best).resolve():
-                raise SystemExit(
-                    f"error: {args.test_from} evaluated {tested!r}, not the best checkpoint of"
-                    f" {run_dir} ({best!r}), whose training facts the record keeps"
-                )
-        config_file = run_dir / "config_resolved.yaml"
-        missing = [key for key in CONFIG_FALLBACKS if metrics.get(key) is None]
-        if missing and config_file.exists():
-            config = OmegaConf.load(config_file)
-            for key in missing:
-                value = OmegaConf.select(config, CONFIG_FALLBACKS[key])
-                if value is not None:  # not an option of this run's model or task
-                    metrics[key] = value
-        record = make_record(metrics, args.name, test_eval)
-        if args.experiment:
-            record["experiment"] = args.experiment
-        path = record_path(args.results_dir, record)
-        atomic_write_json(path, record)
-        print(f"wrote {path}")
-
-
-if __name__ == "__main__":
-    main()
+def validate_record(record: dict, source: str = "record") -> dict:
+    """``record`` itself when it follows the schema; else :class:`RecordError` naming ``source``
+    and what is wrong."""
+    missing = [key for key in REQUIRED if key not in record]
+    if missing:
+        raise RecordError(f"{source}: lacks {missing} (every record has {list(REQUIRED)})")
+    if not any(key.startswith("test/") for key in record):
+        raise RecordError(f"{source}: holds no test/<metric> value")
+    if not isinstance(record["seed"], int):
+        raise RecordError(f"{source}: seed must be an integer, got {record['seed']!r}")
+    return record

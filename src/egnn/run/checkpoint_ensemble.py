@@ -1,6 +1,6 @@
 """Test MSE of N-body runs averaged after training (a post-hoc ensemble of their best checkpoints).
 
-``python -m egnn.reporting.checkpoint_ensemble RUN_DIR [RUN_DIR ...]`` prints each run's test MSE
+``python -m egnn.run.checkpoint_ensemble RUN_DIR [RUN_DIR ...]`` prints each run's test MSE
 and, for every ensemble size k, the mean / min / max test MSE over all k-subsets of the runs. It
 measures what averaging independently trained models gives before one trains an ensemble
 (``experiment=nbody_plus``).
@@ -19,8 +19,8 @@ import torch
 from omegaconf import OmegaConf
 
 from egnn.errors import ConfigError
-from egnn.evaluate import load_task
-from egnn.resolvers import register_resolvers
+from egnn.run.evaluate import load_task
+from egnn.run.resolvers import register_resolvers
 
 
 def subset_ensemble_mse(predictions: torch.Tensor, target: torch.Tensor, size: int) -> list[float]:

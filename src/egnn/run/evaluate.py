@@ -1,4 +1,4 @@
-"""Evaluation entry point: ``python eval.py ckpt_path=...`` tests a checkpoint and writes the same
+"""Evaluation entry point: ``egnn-eval ckpt_path=...`` (or ``python eval.py ckpt_path=...``) tests a checkpoint and writes the same
 ``metrics.json`` keys as training (``test/<name>``, forward time, provenance)."""
 
 from __future__ import annotations
@@ -15,16 +15,18 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.errors import ConfigError
-from egnn.provenance import command_line, git_commit
-from egnn.resolvers import register_resolvers
-from egnn.train import (
+from egnn.run.common import (
     CONFIG_DIR,
     config_error_exit,
     instantiate_dict,
     measure_forward_time,
+    run_main,
     run_metadata,
     test_metrics,
 )
+from egnn.run.provenance import command_line, git_commit
+from egnn.run.resolvers import register_resolvers
+from egnn.run.samples import write_samples
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,7 @@ def evaluate(cfg: DictConfig) -> dict:
         cfg.trainer, logger=instantiate_dict(cfg.get("logger")) or False
     )
     trainer.test(model, datamodule=datamodule)
+    write_samples(output_dir, datamodule, model)  # what the report draws
     metrics = test_metrics(trainer)
     metrics.update(measure_forward_time(cfg, datamodule, model))
     metrics.update(
@@ -120,9 +123,14 @@ def evaluate(cfg: DictConfig) -> dict:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval.yaml")
-def main(cfg: DictConfig) -> None:
+def hydra_main(cfg: DictConfig) -> None:
     with config_error_exit():
         evaluate(cfg)
+
+
+def main() -> None:
+    """The ``egnn-eval`` console script."""
+    run_main(hydra_main)
 
 
 if __name__ == "__main__":

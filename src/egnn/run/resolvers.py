@@ -1,13 +1,14 @@
-"""OmegaConf resolvers used by the configs (registered on import of :mod:`egnn.train`)."""
+"""OmegaConf resolvers used by the configs (registered on import of :mod:`egnn.run.train`)."""
 
 from __future__ import annotations
 
 import netrc
 import os
+from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from egnn.run_dir import choose_run_dir
+from egnn.run.run_dir import choose_run_dir
 
 
 def wandb_offline() -> bool:
@@ -56,7 +57,16 @@ def launch_dir() -> str:
     return os.getcwd()
 
 
+def package_dir() -> str:
+    """The installed ``egnn`` package's folder (its configs and pretrained checkpoints)."""
+    import egnn
+
+    return str(Path(egnn.__file__).resolve().parent)
+
+
 def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("egnn.package_dir"):
+        OmegaConf.register_new_resolver("egnn.package_dir", package_dir)
     if not OmegaConf.has_resolver("egnn.launch_dir"):
         OmegaConf.register_new_resolver("egnn.launch_dir", launch_dir, use_cache=True)
     if not OmegaConf.has_resolver("egnn.interactive"):

@@ -1,8 +1,8 @@
 """Time to accuracy: when a run's validation metric first reached a target, from its learning curve.
 
-``python -m egnn.reporting.time_to_accuracy --target 0.0071 eager=<run dir> compiled=<run dir>``
+``python -m egnn.run.time_to_accuracy --target 0.0071 eager=<run dir> compiled=<run dir>``
 reads each run's ``csv/metrics.csv`` (``time/train_s`` is logged at every validation by
-:class:`egnn.callbacks.WallClock`) and ``metrics.json``, and writes
+:class:`egnn.run.callbacks.WallClock`) and ``metrics.json``, and writes
 ``results/benchmark/time_to_accuracy.json``, which ``make tables`` renders in the README.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 
 from egnn.atomic import atomic_write_json
-from egnn.csv_history import read_rows
-from egnn.provenance import machine
+from egnn.run.csv_history import read_rows
+from egnn.run.provenance import machine
 
 TIME_KEY = "time/train_s"
 

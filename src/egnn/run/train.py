@@ -1,4 +1,4 @@
-"""Training entry point: ``python train.py experiment=nbody`` (or the ``egnn-train`` script).
+"""Training entry point: ``egnn-train experiment=nbody`` (or ``python train.py experiment=nbody``).
 
 Composes the Hydra config, seeds everything, writes the resolved config into the run folder,
 fits, tests the best checkpoint, measures the forward time and writes ``metrics.json``.
@@ -6,7 +6,6 @@ fits, tests the best checkpoint, measures the forward time and writes ``metrics.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import time
@@ -20,32 +19,26 @@ from pytorch_lightning.callbacks import EarlyStopping, Timer
 from pytorch_lightning.callbacks.early_stopping import EarlyStoppingReason
 
 from egnn.atomic import atomic_write_json, atomic_write_text
-from egnn.callbacks import WallClock
-from egnn.csv_history import restore_history, stash_history
 from egnn.errors import ConfigError
 from egnn.nn.compile import compile_module
-from egnn.provenance import command_line, git_commit, machine
-from egnn.resolvers import register_resolvers
-from egnn.run_dir import resolve_checkpoint
-from egnn.tasks.numerics import NonFiniteLossError
-from egnn.timing import forward_time
+from egnn.run.callbacks import WallClock
+from egnn.run.common import (
+    CONFIG_DIR,
+    config_error_exit,
+    instantiate_dict,
+    measure_forward_time,
+    run_main,
+    run_metadata,
+    test_metrics,
+)
+from egnn.run.csv_history import restore_history, stash_history
+from egnn.run.provenance import command_line, git_commit
+from egnn.run.resolvers import register_resolvers
+from egnn.run.run_dir import resolve_checkpoint
 
 log = logging.getLogger(__name__)
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
-
 register_resolvers()
-
-
-def instantiate_dict(group: DictConfig | None) -> list:
-    """Instantiate every entry of a name-keyed config group (callbacks, loggers); null entries are off."""
-    if not group:
-        return []
-    return [
-        hydra.utils.instantiate(node)
-        for node in group.values()
-        if node is not None and "_target_" in node
-    ]
 
 
 def choose_seed(cfg: DictConfig) -> int:
@@ -100,49 +93,6 @@ def _best_checkpoint(trainer: pl.Trainer) -> str | None:
     callback = trainer.checkpoint_callback
     path = getattr(callback, "best_model_path", "") if callback is not None else ""
     return path or None
-
-
-def test_metrics(trainer: pl.Trainer) -> dict[str, float]:
-    """The ``test/<name>`` values of the last ``trainer.test``."""
-    return {k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
-
-
-def measure_forward_time(
-    cfg: DictConfig, datamodule: pl.LightningDataModule, model: pl.LightningModule
-) -> dict:
-    """``forward_time_*`` keys from one test batch (empty when ``forward_time.enabled`` is off)."""
-    if not cfg.forward_time.enabled:
-        return {}
-    datamodule.setup("test")
-    batch = next(iter(datamodule.test_dataloader()))
-    return forward_time(model, batch, cfg.forward_time.n_warmup, cfg.forward_time.n_runs)
-
-
-def run_metadata(
-    cfg: DictConfig,
-    datamodule: pl.LightningDataModule,
-    model: pl.LightningModule,
-    output_dir: Path,
-) -> dict:
-    """What names a run in its metrics.json and record: experiment, model, the data choices that
-    grids sweep, the data seeds, the passes over the test split, the draws averaged into each test
-    prediction and the training loss's input (graph autoencoder), the run folder and the machine."""
-    return {
-        "experiment": cfg.task_name,
-        "model": OmegaConf.select(cfg, "model.net.name"),
-        "n_train": OmegaConf.select(cfg, "data.n_train"),
-        "batch_size": OmegaConf.select(cfg, "data.batch_size"),
-        "dataset": OmegaConf.select(cfg, "data.dataset"),
-        "p": OmegaConf.select(cfg, "data.p"),
-        "embedding_nf": OmegaConf.select(cfg, "model.net.embedding_nf"),
-        "target": OmegaConf.select(cfg, "data.target"),
-        "data_seed": getattr(datamodule, "data_seed", None),
-        "test_draws": getattr(model, "test_draws", None),
-        "test_ensemble": getattr(model, "test_ensemble", None),
-        "train_bce_input": getattr(model, "train_bce_input", None),
-        "run_dir": str(output_dir),
-        "machine": machine(),
-    }
 
 
 def train(cfg: DictConfig) -> dict:
@@ -219,38 +169,17 @@ def train(cfg: DictConfig) -> dict:
     return metrics
 
 
-def _config_error(err: BaseException) -> ConfigError | None:
-    """The ConfigError behind ``err`` (Hydra wraps errors raised while instantiating)."""
-    while err is not None:
-        if isinstance(err, ConfigError):
-            return err
-        err = err.__cause__ or err.__context__
-    return None
-
-
-@contextlib.contextmanager
-def config_error_exit():
-    """Turn configuration errors into one log line and exit code 2, and a NaN loss into exit code
-    3, instead of a wall of traceback; other exceptions pass through."""
-    try:
-        yield
-    except NonFiniteLossError as err:
-        log.error("%s", err)
-        raise SystemExit(3) from None
-    except Exception as err:
-        config_error = _config_error(err)
-        if config_error is None:
-            raise
-        log.error("configuration error: %s", config_error)
-        raise SystemExit(2) from None
-
-
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
-def main(cfg: DictConfig) -> float | None:
+def hydra_main(cfg: DictConfig) -> float | None:
     with config_error_exit():
         metrics = train(cfg)
     value = metrics.get(cfg.get("optimized_metric")) if cfg.get("optimized_metric") else None
     return None if value is None else float(value)
+
+
+def main() -> None:
+    """The ``egnn-train`` console script."""
+    run_main(hydra_main)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from egnn.nn.pair_linear import pair_linear
+from egnn.nn.egcl_eq3_6 import pair_linear
 from egnn.nn.segment import segment_sum
 
 

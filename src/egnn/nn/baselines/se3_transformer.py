@@ -15,8 +15,8 @@ from e3nn import o3
 from e3nn.nn import BatchNorm
 from torch import Tensor, nn
 
+from egnn.nn.baselines.tfn import IrrepsDynamics, RadialTensorProduct, gated, hidden_irreps
 from egnn.nn.segment import segment_softmax, segment_sum
-from egnn.nn.tfn import IrrepsDynamics, RadialTensorProduct, gated, hidden_irreps
 
 
 class EquivariantAttention(nn.Module):
