@@ -401,7 +401,9 @@ def benchmark_table(results_dir: Path, links_from: Path | None = None) -> str:
             for r in rows
         ]
     return (
-        "\n".join(lines) if lines else "No benchmark results yet (`python -m benchmarks.benchmark`)."
+        "\n".join(lines)
+        if lines
+        else "No benchmark results yet (`python -m benchmarks.benchmark`)."
     )
 
 
