@@ -92,3 +92,17 @@ def test_every_extra_is_declared_in_pyproject():
     assert extras["dev"][0] == f"egnn[{','.join(sorted(EXTRAS))}]"  # dev has them all
     with pytest.raises(ValueError, match="unknown extra"):
         require_extra("plots", "x")
+
+
+def test_the_report_without_matplotlib_is_one_line(without, tmp_path):
+    from egnn.reporting.report import main as report_main
+
+    without("matplotlib")
+    results = tmp_path / "results" / "nbody_data_efficiency"
+    results.mkdir(parents=True)
+    (results / "egnn-n100-seed0.json").write_text(
+        '{"experiment": "nbody_data_efficiency", "model": "egnn", "seed": 0, "n_train": 100,'
+        ' "command": "c", "git_commit": "g", "machine": "m", "test/mse": 0.01}'
+    )
+    with pytest.raises(SystemExit, match=r"^error: plotting needs the report extra: pip install"):
+        report_main(["--results-dir", str(tmp_path / "results"), "--out", str(tmp_path / "out")])

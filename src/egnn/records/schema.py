@@ -3,6 +3,8 @@ commit, seed, test metrics as ``test/<name>`` keys, epochs, wall time, forward t
 
 from __future__ import annotations
 
+from egnn.errors import ConfigError
+
 KEPT = (
     "experiment",
     "model",
@@ -41,7 +43,7 @@ BCE_INPUT_BEFORE_OPTION = "logits"
 REQUIRED = ("experiment", "model", "seed", "command", "git_commit", "machine")
 
 
-class RecordError(ValueError):
+class RecordError(ConfigError):
     """A record file that does not follow the schema (the message names the file and the key)."""
 
 

@@ -27,6 +27,7 @@ import re
 from pathlib import Path
 
 from egnn.atomic import atomic_write_text
+from egnn.errors import ConfigError
 from egnn.records import load_records
 from egnn.reporting import plots, tables
 
@@ -227,7 +228,10 @@ def main(argv: list[str] | None = None) -> None:
         help="report folder (default outputs/report; the committed one is report/)",
     )
     args = parser.parse_args(argv)
-    readme = write_report(args.results_dir, args.out)
+    try:
+        readme = write_report(args.results_dir, args.out)
+    except ConfigError as err:  # a missing extra, a record that breaks the schema
+        raise SystemExit(f"error: {err}") from None
     print(f"wrote {readme}")
 
 
