@@ -89,7 +89,7 @@ SWEEP_MISSING = {"train_bce_input": BCE_INPUT_BEFORE_OPTION}
 # Axis labels of logged metrics, with units.
 METRIC_LABELS = {
     "val/mse": "validation MSE (length unit²)",
-    "val/bce": "validation BCE (nats per entry)",
+    "val/bce": "validation BCE (nats per graph)",
     "val/error": "validation %Error (% of entries)",
     "val/f1": "validation F1 (0 to 1)",
     "val/mae": "validation MAE (normalised target)",
@@ -97,7 +97,7 @@ METRIC_LABELS = {
 # The training loss of each task, named by the task's validation metric.
 TRAIN_LOSS_LABELS = {
     "val/mse": "training MSE (length unit²)",
-    "val/bce": "training BCE (nats per entry)",
+    "val/bce": "training BCE (nats per graph)",
     "val/mae": "training L1 (normalised target)",
 }
 
