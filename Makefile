@@ -7,7 +7,7 @@ export OMP_NUM_THREADS ?= 1
 export WANDB_MODE ?= offline
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-all train lint format tables report clean
+.PHONY: help install test test-all train lint format tables report report-update clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv, install torch==$(TORCH_VERSION), then the package with dev extras
+install: $(STAMP) ## Create .venv, install torch==$(TORCH_VERSION), then the package with every extra (dev)
 
 test: $(STAMP) ## Run the default test suite (excludes tests marked slow)
 	$(PY) -m pytest -m "not slow" -q
@@ -41,8 +41,11 @@ format: $(STAMP) ## Format and fix with ruff
 tables: $(STAMP) ## Regenerate the README tables from results/
 	$(PY) -m egnn.reporting.tables --readme README.md
 
-report: $(STAMP) ## Update report/ from results/ (keeps figures of runs not here); add run folders with RUNS="..."
-	$(PY) scripts/report.py --keep-earlier $(if $(RUNS),--runs $(RUNS),)
+report: $(STAMP) ## Write the report from results/ into outputs/report/ (a scratch folder; tracked files untouched)
+	$(PY) -m egnn.reporting.report --out outputs/report
+
+report-update: $(STAMP) ## Update the committed report/ from results/ (adds and rewrites, never deletes a figure)
+	$(PY) -m egnn.reporting.report --out report
 
 clean: ## Remove caches (keeps .venv, data/ and outputs/)
 	rm -rf .pytest_cache .ruff_cache src/*.egg-info

@@ -1,6 +1,6 @@
 """Train a model: ``python train.py experiment=nbody`` (see ``configs/`` and the README)."""
 
-from egnn.train import main
+from egnn.run.train import main
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
-"""Export a training checkpoint as a small weights-only checkpoint for ``pretrained/``.
+"""Export a training checkpoint as a small weights-only checkpoint for ``src/egnn/pretrained/``
+(shipped in the package; ``egnn-eval experiment=<experiment>`` finds it there).
 
-Usage: python scripts/export_pretrained.py RUN/checkpoints/epoch_XXXXX.ckpt pretrained/nbody_egnn.ckpt
+Usage: python scripts/export_pretrained.py RUN/checkpoints/epoch_XXXXX.ckpt src/egnn/pretrained/nbody_egnn.ckpt
 Keeps the model weights, the hyperparameters (plain data) and the epoch; drops optimizer and loop
 state. The run's metrics.json is copied beside it as a JSON record.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 import torch
 
 from egnn.atomic import atomic_open, atomic_write_json
-from egnn.reporting.records import make_record
+from egnn.records import make_record
 
 
 def main(src: str, dst: str) -> None:

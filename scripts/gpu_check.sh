@@ -12,7 +12,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4} WANDB_MODE=offline
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
 "$python" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print(torch.__version__, torch.cuda.get_device_name())" | tee "$out/device.txt"
 
-"$python" scripts/benchmark.py --device cuda --threads "$OMP_NUM_THREADS" --runs 50 \
+"$python" -m benchmarks.benchmark --device cuda --threads "$OMP_NUM_THREADS" --runs 50 \
   --scaling 1000,2000,5000,10000 --out "$out/benchmark_gpu.json" | tee "$out/benchmark_gpu.txt"
 
 common=(trainer=gpu trainer.enable_progress_bar=false "paths.log_dir=$out/runs" num_threads="$OMP_NUM_THREADS")

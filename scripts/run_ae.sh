@@ -12,6 +12,6 @@ for model in $models; do
   OMP_NUM_THREADS=1 .venv/bin/python train.py experiment="$experiment" model="$model" \
     trainer.enable_progress_bar=false "$@" 2>&1 | tee "$log"
   run=$(grep -o 'run folder: [^ ]*' "$log" | tail -1 | cut -d' ' -f3 | sed 's/\x1b\[[0-9;]*m//g')
-  [ -n "$run" ] && .venv/bin/python -m egnn.reporting.records "$run"
+  [ -n "$run" ] && .venv/bin/python -m egnn.records "$run"
   rm -f "$log"
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the N-body protocol for several models, one after another, one thread each.
-# Usage: scripts/run_nbody_models.sh SEED MODEL [MODEL...]   e.g. scripts/run_nbody_models.sh 0 gnn rf linear
+# Usage: scripts/run_nbody_models.sh SEED MODEL [MODEL...]   e.g. scripts/run_nbody_models.sh 0 nbody_gnn nbody_rf nbody_linear
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seed=$1

@@ -51,4 +51,4 @@ for k in $(seq 1 "$repeats"); do
     cold_and_warm bf16 "after, bf16-mixed" trainer.precision=bf16-mixed "$@"
   fi
 done
-.venv/bin/python -m egnn.reporting.time_to_accuracy --target "$target" "${pairs[@]}"
+.venv/bin/python -m egnn.run.time_to_accuracy --target "$target" "${pairs[@]}"

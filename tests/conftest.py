@@ -18,11 +18,12 @@ from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from omegaconf import DictConfig, open_dict  # noqa: E402
 
 from egnn.data.nbody.dataset import ensure_dataset  # noqa: E402
-from egnn.train import CONFIG_DIR  # noqa: E402
+from egnn.run.train import CONFIG_DIR  # noqa: E402
 
 torch.set_num_threads(1)
 
-REPO_ROOT = CONFIG_DIR.parent
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = CONFIG_DIR.parent  # the installed egnn package: configs/, pretrained/
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 
 

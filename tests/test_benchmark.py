@@ -4,11 +4,11 @@ import json
 
 import torch
 
-from egnn.benchmark import main as benchmark_main
+from benchmarks.benchmark import main as benchmark_main
 from egnn.data.qm9.features import node_features
 from egnn.nn.graph import fully_connected_edges
 from egnn.nn.qm9 import QM9EGNN
-from egnn.testing.reference import reference_qm9
+from egnn.nn.release import reference_qm9
 
 
 def test_qm9_sparse_equals_padded_release_formulation():
@@ -55,7 +55,7 @@ def test_benchmark_runs(tmp_path):
 
 
 def test_autoencoder_batching_case(tmp_path):
-    from egnn.benchmark import autoencoder_case
+    from benchmarks.benchmark import autoencoder_case
 
     rows = autoencoder_case(str(tmp_path), [1, 4], ["gnn"], n_graphs=8, repeats=1)
     assert [(r["model"], r["batch_size"]) for r in rows] == [("gnn", 1), ("gnn", 4)]
@@ -80,7 +80,7 @@ def test_gpu_check_script_is_valid_bash():
 
 
 def test_median_times_takes_turns_in_blocks():
-    from egnn.timing import median_times
+    from egnn.run.timing import median_times
 
     calls = []
     fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b")}
@@ -91,13 +91,13 @@ def test_median_times_takes_turns_in_blocks():
 
 
 def test_dense_speed_idea_is_the_same_function_in_float64():
-    """The dense complete-graph variant timed by scripts/perf_ideas.py computes our N-body EGNN."""
+    """The dense complete-graph variant timed by benchmarks/perf_ideas.py computes our N-body EGNN."""
     import importlib.util
     from pathlib import Path
 
     from egnn.nn.nbody import NBodyEGNN
 
-    path = Path(__file__).parents[1] / "scripts" / "perf_ideas.py"
+    path = Path(__file__).parents[1] / "benchmarks" / "perf_ideas.py"
     spec = importlib.util.spec_from_file_location("perf_ideas", path)
     perf_ideas = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(perf_ideas)

@@ -8,8 +8,8 @@ import pytest
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
-from egnn.run_dir import choose_run_dir
-from egnn.train import CONFIG_DIR, instantiate_dict
+from egnn.run.run_dir import choose_run_dir
+from egnn.run.train import CONFIG_DIR, instantiate_dict
 
 from .conftest import EXPERIMENTS, compose_config
 
@@ -65,8 +65,8 @@ def test_nbody_experiment_is_the_papers_protocol(tmp_path):
 
 
 def test_nbody_full_is_the_release_protocol_without_early_stopping(tmp_path):
-    full = compose_config(["experiment=nbody_full", "model=gnn"], tmp_path)
-    paper = compose_config(["experiment=nbody", "model=gnn"], tmp_path)
+    full = compose_config(["experiment=nbody_full", "model=nbody_gnn"], tmp_path)
+    paper = compose_config(["experiment=nbody", "model=nbody_gnn"], tmp_path)
     callbacks = [type(c).__name__ for c in instantiate_dict(full.callbacks)]
     assert "EarlyStopping" not in callbacks and "ModelCheckpoint" in callbacks
     assert full.task_name == "nbody"  # records beside experiment=nbody's
@@ -108,7 +108,7 @@ def test_run_dir_layout(tmp_path):
 
 @pytest.mark.parametrize("model", _options("model"))
 def test_model_configs_instantiate(model, tmp_path):
-    experiment = {"qm9": "qm9", "ae": "ae_community"}.get(model.split("_")[0], "nbody")
+    experiment = {"qm9": "qm9", "ae": "ae_community", "nbody": "nbody"}[model.split("_")[0]]
     cfg = compose_config([f"experiment={experiment}", f"model={model}"], tmp_path)
     module = hydra.utils.instantiate(cfg.model)
     assert module.hparams.net["name"] == cfg.model.net.name

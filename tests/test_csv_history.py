@@ -1,6 +1,6 @@
-"""The learning curve survives resumes that are themselves killed (egnn.csv_history)."""
+"""The learning curve survives resumes that are themselves killed (egnn.run.csv_history)."""
 
-from egnn.csv_history import STASH_NAME, read_rows, restore_history, stash_history, write_rows
+from egnn.run.csv_history import STASH_NAME, read_rows, restore_history, stash_history, write_rows
 
 
 def _rows(epochs):

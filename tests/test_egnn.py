@@ -7,8 +7,8 @@ import torch
 from egnn import EGCL, EGNN
 from egnn.errors import ConfigError
 from egnn.nn import fully_connected_edges
+from egnn.nn.release import reference_egnn
 from egnn.testing import EDGE_INDEX, EDGE_SCALAR, NODE_SCALAR, POSITION, VECTOR, assert_equivariant
-from egnn.testing.reference import reference_egnn
 
 KINDS = {
     "h": NODE_SCALAR,
@@ -198,7 +198,7 @@ def test_egcl_shapes_any_dimension():
 
 
 def test_pair_linear_equals_concatenation():
-    from egnn.nn.pair_linear import pair_linear
+    from egnn.nn.egcl_eq3_6 import pair_linear
 
     g = torch.Generator().manual_seed(3)
     layer = torch.nn.Linear(2 * 6 + 3, 5).double()

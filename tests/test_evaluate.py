@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from egnn.errors import ConfigError
-from egnn.evaluate import evaluate
-from egnn.train import train
+from egnn.run.evaluate import evaluate
+from egnn.run.train import train
 
-from .conftest import REPO_ROOT, compose_config
+from .conftest import PACKAGE_DIR, compose_config
 
 EVAL_OVERRIDES = [
     "trainer.enable_progress_bar=false",
@@ -21,7 +21,7 @@ EVAL_OVERRIDES = [
 
 def test_pretrained_nbody_checkpoint(tmp_path, nbody_data_dir):
     """The shipped EGNN (under 1 MB) evaluates on fresh simulations at its reported accuracy."""
-    ckpt = REPO_ROOT / "pretrained" / "nbody_egnn.ckpt"
+    ckpt = PACKAGE_DIR / "pretrained" / "nbody_egnn.ckpt"
     assert ckpt.stat().st_size < 1_000_000
     record = json.loads(ckpt.with_suffix(".json").read_text())
     assert record["test/mse"] < 0.0075
@@ -36,7 +36,6 @@ def test_pretrained_nbody_checkpoint(tmp_path, nbody_data_dir):
         tmp_path,
         config_name="eval.yaml",
     )
-    cfg.paths.root_dir = str(REPO_ROOT)
     metrics = evaluate(cfg)
     assert metrics["checkpoint"] == str(ckpt)
     assert metrics["test/mse"] < 0.015  # the tiny set's own test trajectories (seed 7)
@@ -44,10 +43,17 @@ def test_pretrained_nbody_checkpoint(tmp_path, nbody_data_dir):
         json.loads((Path(cfg.paths.output_dir) / "metrics.json").read_text())["test/mse"]
         == metrics["test/mse"]
     )
+    # What the report draws: the first test systems' true paths and predicted positions.
+    samples = json.loads((Path(cfg.paths.output_dir) / "samples.json").read_text())
+    assert samples["kind"] == "nbody_trajectories" and samples["model"] == "egnn"
+    truth, predicted = np.array(samples["truth"]), np.array(samples["predicted"])
+    assert truth.shape == (3, cfg.data.frame_out - cfg.data.frame_in + 1, 5, 3)
+    assert predicted.shape == (3, 5, 3)
+    assert np.mean((predicted - truth[:, -1]) ** 2) < 0.05
 
 
 def test_checkpoint_is_evaluated_with_its_saved_config(make_cfg, tmp_path, nbody_data_dir):
-    train_cfg = make_cfg("debug=limit", "model=linear", "trainer.detect_anomaly=false")
+    train_cfg = make_cfg("debug=limit", "model=nbody_linear", "trainer.detect_anomaly=false")
     trained = train(train_cfg)
     cfg = compose_config(
         [
@@ -77,7 +83,7 @@ def test_missing_checkpoint(tmp_path):
 def test_eval_names_the_model_the_checkpoint_holds(make_cfg, tmp_path, nbody_data_dir):
     """A checkpoint outside its run folder (as shipped or downloaded) evaluated under eval.yaml's
     default model (egnn) is labelled with the model it holds."""
-    trained = train(make_cfg("debug=limit", "model=linear", "trainer.detect_anomaly=false"))
+    trained = train(make_cfg("debug=limit", "model=nbody_linear", "trainer.detect_anomaly=false"))
     loose = tmp_path / "downloads" / "some.ckpt"
     loose.parent.mkdir()
     loose.write_bytes(Path(trained["best_checkpoint"]).read_bytes())

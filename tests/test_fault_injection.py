@@ -18,17 +18,17 @@ import numpy as np
 import pytest
 import torch
 
-from egnn.checkpoints import read_checkpoint
+from egnn.run.checkpoints import read_checkpoint
 from egnn.data.graphs.dataset import load_split as load_graphs
 from egnn.data.graphs.dataset import split_path as graph_split_path
 from egnn.data.nbody.dataset import ensure_dataset, load_split, split_path
 from egnn.data.qm9.dataset import cache_path, load_qm9
 from egnn.errors import ConfigError
-from egnn.evaluate import evaluate
+from egnn.run.evaluate import evaluate
 from egnn.integrity import DamagedFileError, checksum_path, exclusive
-from egnn.train import train
+from egnn.run.train import train
 
-from .conftest import REPO_ROOT, compose_config
+from .conftest import PACKAGE_DIR, REPO_ROOT, compose_config
 
 
 def flip_bit(path: Path, where: float = 0.5) -> None:
@@ -69,7 +69,7 @@ def trained(tmp_path_factory, nbody_data_dir):
             f"paths.data_dir={nbody_data_dir}",
             "data.dataset=tiny",
             "data.n_train=100",
-            "model=linear",
+            "model=nbody_linear",
             "debug=limit",
             "trainer.enable_progress_bar=false",
             "forward_time.enabled=false",
@@ -301,7 +301,7 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path):
 
 
 def test_pretrained_checkpoints_ship_with_checksums():
-    shipped = sorted((REPO_ROOT / "pretrained").glob("*.ckpt"))
+    shipped = sorted((PACKAGE_DIR / "pretrained").glob("*.ckpt"))
     assert shipped
     for ckpt in shipped:
         assert checksum_path(ckpt).is_file(), f"{ckpt} has no .sha256"

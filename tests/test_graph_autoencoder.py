@@ -19,9 +19,10 @@ from egnn.data import keys as K
 from egnn.data.graphs.datamodule import AdjacencyDataset, collate_graphs
 from egnn.data.graphs.dataset import ensure_split, get_spec, load_split, split_path
 from egnn.errors import ConfigError
-from egnn.evaluate import evaluate
 from egnn.nn.autoencoder import AE_MODELS, build_autoencoder
 from egnn.nn.nbody import build_nbody_model
+from egnn.run.evaluate import evaluate
+from egnn.run.train import train
 from egnn.tasks.autoencoder import GraphAutoencoderTask
 from egnn.tasks.graph_metrics import (
     AdjacencyMetrics,
@@ -30,9 +31,8 @@ from egnn.tasks.graph_metrics import (
     per_graph_bce,
 )
 from egnn.testing.equivariance import random_orthogonal
-from egnn.train import train
 
-from .conftest import REPO_ROOT, compose_config
+from .conftest import PACKAGE_DIR, REPO_ROOT, compose_config
 
 
 def positive_percent(graphs: list[np.ndarray]) -> float:
@@ -281,7 +281,7 @@ def test_radial_field_weights_bounded_only_for_nbody():
     def has_tanh(model):
         return any(isinstance(m, torch.nn.Tanh) for m in model.modules())
 
-    net = OmegaConf.to_container(OmegaConf.load(REPO_ROOT / "configs/model/ae_rf.yaml").net)
+    net = OmegaConf.to_container(OmegaConf.load(PACKAGE_DIR / "configs/model/ae_rf.yaml").net)
     assert not has_tanh(build_autoencoder(**net))
     assert has_tanh(build_autoencoder("rf"))
     assert has_tanh(build_nbody_model("rf"))

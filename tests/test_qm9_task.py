@@ -11,8 +11,8 @@ from egnn.data.qm9.features import node_features
 from egnn.errors import ConfigError
 from egnn.nn.graph import fully_connected_edges
 from egnn.nn.qm9 import QM9EGNN
+from egnn.run.train import train
 from egnn.testing import EDGE_INDEX, GRAPH_SCALAR, NODE_SCALAR, POSITION, assert_equivariant
-from egnn.train import train
 
 from .conftest import compose_config
 

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from egnn.csv_history import STASH_NAME
 from egnn.data.nbody.dataset import generate, split_path
 from egnn.errors import ConfigError
 from egnn.integrity import write_checksum
 from egnn.nn import EGNN, fully_connected_edges
 from egnn.nn.nbody import NBodyEGNN
+from egnn.run.csv_history import STASH_NAME
+from egnn.run.train import train
 from egnn.tasks.numerics import NonFiniteLossError
-from egnn.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -157,7 +157,7 @@ def test_unknown_experiment_fails_with_its_name(tmp_path, nbody_data_dir):
 
 
 def test_incompatible_checkpoint(make_cfg):
-    cfg = make_cfg("debug=limit", "model=linear", "trainer.detect_anomaly=false")
+    cfg = make_cfg("debug=limit", "model=nbody_linear", "trainer.detect_anomaly=false")
     metrics = train(cfg)
     with pytest.raises(ConfigError, match="holds a 'linear' model, not the configured 'egnn'"):
         train(make_cfg("debug=limit", f"ckpt_path={metrics['best_checkpoint']}"))

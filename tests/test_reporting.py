@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from egnn.reporting.checkpoint_ensemble import subset_ensemble_mse
-from egnn.reporting.records import main as record_main
+from egnn.records.cli import main as record_main
 from egnn.reporting.tables import (
     data_efficiency_table,
     nbody_ideas_table,
@@ -15,6 +14,7 @@ from egnn.reporting.tables import (
     replace_between,
 )
 from egnn.reporting.tables import main as tables_main
+from egnn.run.checkpoint_ensemble import subset_ensemble_mse
 
 METRICS = {
     "experiment": "nbody",
@@ -112,6 +112,7 @@ def test_data_efficiency_records_and_plot(tmp_path):
                 "experiment": "nbody_data_efficiency",
                 "model": model,
                 "n_train": n,
+                "overrides": [f"model=nbody_{model}", f"data.n_train={n}"],
             }
             metrics["test/mse"] = base * 100 / n
             (run / "metrics.json").write_text(json.dumps(metrics))
@@ -194,6 +195,7 @@ def test_record_takes_its_test_metrics_from_an_eval_of_the_run(tmp_path):
     averaged = tmp_path / "eval_ens4"
     averaged.mkdir()
     tested.update({"test_ensemble": 4, "test/error": 0.002, "test/error_std": 0.001})
+    tested["overrides"] = [f"ckpt_path={best}", "test_draws=10", "test_ensemble=4"]
     (averaged / "metrics.json").write_text(json.dumps(tested))
     record_main([str(run), "--test-from", str(averaged), "--results-dir", str(results)])
     record = json.loads((results / "ae_community" / "egnn-ens4-seed0.json").read_text())
@@ -211,7 +213,8 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     from egnn.reporting.tables import autoencoder_table, embedding_table, sparsity_table
 
     results = tmp_path / "results"
-    runs = [_ae_run(tmp_path, "egnn"), _ae_run(tmp_path, "base", model="baseline")]
+    runs = [_ae_run(tmp_path, "egnn", overrides=["data.batch_size=8"])]
+    runs.append(_ae_run(tmp_path, "base", model="baseline"))
     runs.append(_ae_run(tmp_path, "egnn_b1", batch_size=1, **{"test/error": 0.04}))
     runs[1].joinpath("metrics.json").write_text(
         json.dumps(
@@ -235,10 +238,12 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
                     p=p,
                     batch_size=1,
                     epochs=10000,
+                    overrides=[f"model=ae_{model}", f"data.p={p}"],
                     **{"test/error": p * (1 if model == "gnn" else 0.1)},
                 )
             )
     short = dict(experiment="ae_sparsity", model="gnn", p=0.5, batch_size=1, epochs=200)
+    short["overrides"] = ["model=ae_gnn", "data.p=0.5", "trainer.max_epochs=200"]
     runs.append(_ae_run(tmp_path, "short", **short))
     for k in (4, 8):
         runs.append(
@@ -249,19 +254,25 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
                 dataset="erdos_renyi",
                 embedding_nf=k,
                 batch_size=1,
+                overrides=["data.dataset=erdos_renyi", f"model.net.embedding_nf={k}"],
             )
         )
     record_main([str(r) for r in runs] + ["--results-dir", str(results)])
     assert (results / "ae_sparsity" / "gnn-p0.5-seed0.json").exists()
     assert (results / "ae_sparsity" / "gnn-e200-p0.5-seed0.json").exists()  # another budget
     assert (results / "ae_embedding" / "egnn-erdos_renyi-k8-seed0.json").exists()
-    # The paper's one graph per step keeps the plain name; 8 graphs per step is named -b8.
+    # A run as configured has the plain name; data.batch_size=8 on the command line is -b8.
     assert (results / "ae_community" / "egnn-seed0.json").exists()
     assert (results / "ae_community" / "egnn-b8-seed0.json").exists()
-    # A run trained on the BCE of probabilities: its own file name and row. A run older than the
-    # metrics key gets it from its config.
-    probs = _ae_run(tmp_path, "probs", batch_size=1, **{"test/error": 0.03})
-    (probs / "config_resolved.yaml").write_text("model:\n  train_bce_input: probabilities\n")
+    # A run trained on the BCE of probabilities by an override: its own file name and row.
+    probs = _ae_run(
+        tmp_path,
+        "probs",
+        batch_size=1,
+        train_bce_input="probabilities",
+        overrides=["model.train_bce_input=probabilities"],
+        **{"test/error": 0.03},
+    )
     record_main([str(probs), "--results-dir", str(results)])
     probs_record = results / "ae_community" / "egnn-bce_probabilities-seed0.json"
     assert json.loads(probs_record.read_text())["train_bce_input"] == "probabilities"
@@ -270,9 +281,14 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     assert [row.split(" | ")[-1] for row in rows] == ["logits |", "probabilities |", "logits |"]
     assert rows[1].split(" | ")[5] == "0.030"
     # A run whose distance decoder stayed fixed (the release's code on a GPU): its own name and row.
-    fixed = _ae_run(tmp_path, "fixed", batch_size=1, **{"test/error": 0.02})
-    (fixed / "config_resolved.yaml").write_text(
-        "model:\n  train_bce_input: probabilities\n  net:\n    learn_decoder: false\n"
+    fixed = _ae_run(
+        tmp_path,
+        "fixed",
+        batch_size=1,
+        train_bce_input="probabilities",
+        learn_decoder=False,
+        overrides=["model.train_bce_input=probabilities", "model.net.learn_decoder=false"],
+        **{"test/error": 0.02},
     )
     record_main([str(fixed), "--results-dir", str(results)])
     fixed_record = results / "ae_community" / "egnn-bce_probabilities-fixed_decoder-seed0.json"
@@ -313,7 +329,7 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     base = next(line for line in table.splitlines() if "Community Small | Baseline" in line)
     assert "| — | — | 31.79 | 31.790 |" in base
     assert "| Erdos-Renyi | EGNN | 1.65 | not run |" in table
-    figures = plot_autoencoder_sweeps(results)
+    figures = plot_autoencoder_sweeps(results, tmp_path / "figures")
     assert [f.name for f in figures] == ["sparsity.png", "embedding.png"]
     sparsity = sparsity_table(results).splitlines()
     assert sparsity[0] == "| %Error (F1) at edge probability p | 0.1 | 0.5 |"
@@ -332,6 +348,7 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
         dataset="community_small",
         embedding_nf=16,
         batch_size=1,
+        overrides=["data.dataset=community_small", "model.net.embedding_nf=16"],
         **{"test/error": 0.25, "test/f1": 0.5},
     )
     record_main([str(extra), "--results-dir", str(results)])
@@ -360,13 +377,10 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     assert table[3].startswith("| EGNN, Erdos-Renyi (") and table[3].endswith(" | not run |")
 
 
-def test_report_folder(tmp_path, nbody_data_dir):
-    from egnn.reporting.report import (
-        PRETRAINED_NBODY,
-        markdown_table_to_csv,
-        plot_nbody_trajectories,
-        write_report,
-    )
+def test_report_folder(tmp_path, monkeypatch):
+    from egnn.reporting.report import main as report_main
+    from egnn.reporting.report import markdown_table_to_csv, write_report
+    from egnn.run.summary import main as summary_main
 
     assert markdown_table_to_csv("x\n| a | b |\n|---|---|\n| 1 | 2 |\n\n| c |") == "a,b\n1,2\n"
     results = tmp_path / "results"
@@ -389,55 +403,105 @@ def test_report_folder(tmp_path, nbody_data_dir):
     (sweep / "optimization_results.yaml").write_text(
         "name: optuna\nbest_params:\n  model.optimizer.lr: 0.0005\nbest_value: 0.0105\n"
     )
+    summary_main([str(sweep), "--out", str(results / "sweeps")])
+    # Prediction samples an evaluation left in the records: the figures are drawn from them.
+    (results / "nbody" / "samples").mkdir()
+    (results / "nbody" / "samples" / "egnn-seed0.json").write_text(
+        json.dumps(
+            {
+                "kind": "nbody_trajectories",
+                "model": "egnn",
+                "frame_in": 30,
+                "frame_out": 32,
+                "truth": torch.randn(2, 3, 5, 3).tolist(),
+                "predicted": torch.randn(2, 5, 3).tolist(),
+            }
+        )
+    )
+    (results / "ae_community" / "samples").mkdir(parents=True)
+    adjacency = [[0, 1, 0], [1, 0, 1], [0, 1, 0]]
+    (results / "ae_community" / "samples" / "egnn-seed0.json").write_text(
+        json.dumps(
+            {"kind": "adjacency", "graphs": [{"adjacency": adjacency, "probabilities": adjacency}]}
+        )
+    )
     out = tmp_path / "report"
     (out / "figures").mkdir(parents=True)
-    (out / "figures" / "curve-a-run-no-longer-given.png").write_bytes(b"stale")
-    readme = write_report(
-        results, out, [], tmp_path / "data", trajectories=False, sweep_dirs=[sweep]
-    )
+    earlier = out / "figures" / "adjacency-ae_community-egnn-2026-11-28_05-10-23.png"
+    earlier.write_bytes(b"an earlier figure")
+    readme = write_report(results, out)
     text = readme.read_text()
-    assert not (out / "figures" / "curve-a-run-no-longer-given.png").exists()
+    assert earlier.read_bytes() == b"an earlier figure"  # never deleted, never rewritten
+    assert (
+        "### adjacency reconstructions: ae_community-egnn-2026-11-28_05-10-23 (made earlier,"
+        " not from the present records)" in text
+    )
+    for name in ("trajectories-nbody-egnn-seed0.png", "adjacency-ae_community-egnn-seed0.png"):
+        assert (out / "figures" / name).stat().st_size > 10_000 and name in text
     assert "| nbody_demo_seeds | egnn | 0 | test/mse: 0.02 | 400 |" in text
     assert "- job 1 (model.optimizer.lr=0.0005): test/mse 0.02, val/mse_best 0.0105" in text
     assert "Optuna's best: model.optimizer.lr=0.0005 (value 0.0105)" in text
-    assert f"python scripts/report.py --sweeps {sweep}" in text  # how to make it again
     for title in ("paper Table 2", "paper Fig. 3", "paper Table 3", "paper Table 4"):
         assert title in text
     assert "| EGNN | 0.0071 | 0.0070 |" in text
     assert (out / "tables" / "nbody.csv").read_text().startswith("Model,Paper MSE,")
     for title in ("against sparsity (overfit set)", "against the embedding size"):
         assert f"## Graph autoencoder: %Error and F1 {title}" in text
-    assert "## Performance (issue 6 benchmark)" in text
-    # --keep-earlier: a run folder's figure and a sweep's summary stay when their folders are not
-    # given again; any other figure that is not remade goes.
-    run_figure = out / "figures" / "adjacency-ae_community-egnn-2026-11-28_05-10-23.png"
-    run_figure.write_bytes(b"an earlier run's figure")
-    (out / "figures" / "nbody_trajectories.png").write_bytes(b"trajectories of earlier runs")
-    (out / "figures" / "curve-removed-record.png").write_bytes(b"stale")
-    text = write_report(results, out, [], tmp_path / "data", False, keep_earlier=True).read_text()
-    assert run_figure.read_bytes() == b"an earlier run's figure"
-    assert "### N-body trajectories (kept from an earlier report)" in text
-    assert not (out / "figures" / "curve-removed-record.png").exists()
-    assert (
-        "### adjacency reconstructions: ae_community-egnn-2026-11-28_05-10-23 (kept from an"
-        " earlier report)" in text
-    )
-    assert "python scripts/report.py --keep-earlier" in text
-    assert "- job 1 (model.optimizer.lr=0.0005): test/mse 0.02, val/mse_best 0.0105" in text
-    assert (out / "sweeps" / f"{tmp_path.name}-multirun_x.md").exists()
-    # Without it the report is made whole again from what is given.
-    text = write_report(results, out, [], tmp_path / "data", False).read_text()
-    assert not run_figure.exists() and "## Sweeps" not in text
-    figure = plot_nbody_trajectories(
-        {"EGNN": PRETRAINED_NBODY}, nbody_data_dir, tmp_path / "traj.png", dataset="tiny"
-    )
-    assert figure.stat().st_size > 10_000
+    assert "## Performance (backbone benchmark)" in text
+    # Made again without the sweep summary and the samples: nothing of the first report goes.
+    before = {p.relative_to(out) for p in out.rglob("*")}
+    (results / "sweeps" / f"{tmp_path.name}-multirun_x.md").unlink()
+    for samples in results.glob("*/samples/*.json"):
+        samples.unlink()
+    text = write_report(results, out).read_text()
+    assert before <= {p.relative_to(out) for p in out.rglob("*")}
+    assert "Optuna's best" in text and "trajectories-nbody-egnn-seed0.png" in text
+    # The default folder is a scratch folder under the current one, not the committed report/.
+    monkeypatch.chdir(tmp_path)
+    report_main(["--results-dir", str(results)])
+    assert (tmp_path / "outputs" / "report" / "README.md").is_file()
+
+
+def test_qm9_units_of_the_report_are_those_of_the_data():
+    from egnn.data.qm9.targets import TARGETS
+    from egnn.reporting import paper
+
+    assert {name: target.unit for name, target in TARGETS.items()} == paper.QM9_UNITS
+
+
+def test_figures_label_their_axes_with_units_and_keep_legends_off_the_data(tmp_path):
+    from egnn.reporting import plots
+
+    plt = plots.pyplot()
+    saved = []
+    monkeypatch_close = plt.close
+    try:
+        plt.close = lambda fig=None: saved.append(fig)  # keep the figures to inspect them
+        csv_path = tmp_path / "metrics.csv"
+        csv_path.write_text(
+            "epoch,step,train/loss,val/mse\n0,1,,0.5\n0,1,1.0,\n1,2,,0.25\n1,2,0.5,\n2,3,,0.2\n"
+        )
+        plots.plot_learning_curve(csv_path, tmp_path / "curve.png", "run", reference=0.1)
+    finally:
+        plt.close = monkeypatch_close
+    fig = saved[0]
+    for ax in fig.axes:
+        assert "(" in ax.get_ylabel()  # a unit
+        assert ax.get_xlabel() == "epoch"
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert all(float(t).is_integer() for t in ticks)
+        legend = ax.get_legend()
+        if legend is not None:  # outside the axes: left edge right of the axes' right edge
+            fig.canvas.draw()
+            box = legend.get_window_extent()
+            assert box.x0 >= ax.get_window_extent().x1
+    plt.close(fig)
 
 
 def test_git_commit_is_dirty_for_code_not_for_records(tmp_path):
     import subprocess
 
-    from egnn.provenance import git_commit
+    from egnn.run.provenance import git_commit
 
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
@@ -538,8 +602,8 @@ def test_learning_curve_without_validation_rows(tmp_path):
 
 def test_time_to_accuracy(tmp_path):
     from egnn.reporting.tables import time_to_accuracy_lines
-    from egnn.reporting.time_to_accuracy import main as tta_main
-    from egnn.reporting.time_to_accuracy import time_to_target
+    from egnn.run.time_to_accuracy import main as tta_main
+    from egnn.run.time_to_accuracy import time_to_target
 
     run = tmp_path / "run"
     (run / "csv").mkdir(parents=True)
@@ -569,8 +633,8 @@ def test_time_to_accuracy(tmp_path):
     lines = "\n".join(time_to_accuracy_lines(out, step_at_peak_s=0.01, peak_threads=2))
     assert lines.endswith("| — (the peak is for 2 thread(s)) |")
     # The summary names its machine; the benchmark table gives the floor only for that CPU.
-    from egnn.provenance import cpu_model
     from egnn.reporting.tables import _same_cpu
+    from egnn.run.provenance import cpu_model
 
     summary = json.loads(out.read_text())
     assert summary["machine"]["cpu_model"] == cpu_model()

@@ -14,10 +14,15 @@ import yaml
 from omegaconf import OmegaConf
 
 from egnn.errors import ConfigError
-from egnn.evaluate import evaluate
-from egnn.saved_config import ALLOWED_TARGETS, check_config_is_data, load_saved_config
+from egnn.run.evaluate import evaluate
+from egnn.run.saved_config import (
+    ALLOWED_TARGETS,
+    check_config_is_data,
+    is_allowed_target,
+    load_saved_config,
+)
 from egnn.tasks.optim import build_optimizer, build_scheduler
-from egnn.train import train
+from egnn.run.train import train
 
 from .conftest import EXPERIMENTS, REPO_ROOT, compose_config
 
@@ -33,7 +38,7 @@ def trained_run(tmp_path_factory, nbody_data_dir) -> Path:
             f"paths.data_dir={nbody_data_dir}",
             "data.dataset=tiny",
             "data.n_train=100",
-            "model=linear",
+            "model=nbody_linear",
             "debug=limit",
             "trainer.enable_progress_bar=false",
             "forward_time.enabled=false",
@@ -179,11 +184,23 @@ def test_load_saved_config_refuses_non_mapping_and_garbage(tmp_path):
         load_saved_config(tagged)
 
 
-def test_allow_list_names_importable_classes():
+def test_allow_list_is_the_classes_of_the_packaged_configs():
     import hydra
 
+    assert {
+        "egnn.data.nbody.datamodule.NBodyDataModule",
+        "egnn.data.qm9.datamodule.QM9DataModule",
+        "egnn.data.graphs.datamodule.GraphDataModule",
+        "egnn.tasks.nbody.NBodyTask",
+        "egnn.tasks.qm9.QM9Task",
+        "egnn.tasks.autoencoder.GraphAutoencoderTask",
+        "pytorch_lightning.callbacks.ModelCheckpoint",
+    } <= ALLOWED_TARGETS
+    assert not any(target.startswith(("hydra_plugins.", "optuna.")) for target in ALLOWED_TARGETS)
     for target in ALLOWED_TARGETS:
         assert isinstance(hydra.utils.get_class(target), type), target
+    assert is_allowed_target("torch.optim.AdamW")  # an optimizer a user chose on the command line
+    assert not is_allowed_target("torch.optim.os.system") and not is_allowed_target(["x"])
 
 
 @pytest.mark.parametrize(

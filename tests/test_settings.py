@@ -16,7 +16,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from egnn.errors import ConfigError
-from egnn.settings import (
+from egnn.run.settings import (
     PATH_SETTINGS,
     check_numbers,
     check_settings,

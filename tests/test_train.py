@@ -13,9 +13,9 @@ import pytorch_lightning as pl
 import torch
 import yaml
 
-from egnn.csv_history import read_rows
 from egnn.data.nbody.dataset import load_split
-from egnn.train import train
+from egnn.run.csv_history import read_rows
+from egnn.run.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 REQUIRED_KEYS = {
@@ -116,7 +116,10 @@ def test_bad_override_fails_with_a_clear_message(tmp_path, nbody_data_dir):
 def test_every_nbody_model_runs_fast_dev_run(make_cfg, model):
     metrics = train(
         make_cfg(
-            "debug=fdr", f"model={model}", "data.batch_size=10", "trainer.detect_anomaly=false"
+            "debug=fdr",
+            f"model=nbody_{model}",
+            "data.batch_size=10",
+            "trainer.detect_anomaly=false",
         )
     )
     assert np.isfinite(metrics["test/mse"]) and metrics["model"] == model

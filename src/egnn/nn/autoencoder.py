@@ -16,9 +16,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from egnn.nn.baselines.gnn import GNN
+from egnn.nn.baselines.radial_field import RadialField
 from egnn.nn.egnn import EGNN
-from egnn.nn.gnn import GNN
-from egnn.nn.radial_field import RadialField
 from egnn.nn.registry import build_registered
 
 
@@ -211,12 +211,12 @@ class EmptyGraphBaseline(nn.Module):
         )
 
 
-AE_MODELS: dict[str, str] = {
-    "baseline": "egnn.nn.autoencoder:EmptyGraphBaseline",
-    "gnn": "egnn.nn.autoencoder:GNNAutoencoder",
-    "noise_gnn": "egnn.nn.autoencoder:GNNAutoencoder",
-    "rf": "egnn.nn.autoencoder:RadialFieldAutoencoder",
-    "egnn": "egnn.nn.autoencoder:EGNNAutoencoder",
+AE_MODELS: dict[str, type[nn.Module]] = {
+    "baseline": EmptyGraphBaseline,
+    "gnn": GNNAutoencoder,
+    "noise_gnn": GNNAutoencoder,
+    "rf": RadialFieldAutoencoder,
+    "egnn": EGNNAutoencoder,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from egnn.nn.egcl import EGCL
+from egnn.nn.egcl_eq3_6 import EGCL
 from egnn.nn.segment import segment_count
 
 

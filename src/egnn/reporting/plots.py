@@ -1,10 +1,13 @@
 """Figures made from committed records: the sweeps (N-body data efficiency, autoencoder sparsity
-and embedding size) and learning curves.
+and embedding size), learning curves, and the prediction samples of evaluations (N-body
+trajectories, adjacency reconstructions). Needs the ``report`` extra (matplotlib).
 
-``python -m egnn.reporting.plots`` writes ``results/nbody_data_efficiency/data_efficiency.png`` and
-the autoencoder sweeps' ``results/ae_sparsity/sparsity.png`` and ``results/ae_embedding/embedding.png``
-(each when its records exist);
+``python -m egnn.reporting.plots --out-dir DIR`` writes ``DIR/data_efficiency.png``,
+``DIR/sparsity.png`` and ``DIR/embedding.png`` (each when its records exist);
 ``python -m egnn.reporting.plots --curve RUN/csv/metrics.csv --out FILE.png`` a learning curve.
+
+Every axis is labelled with its unit (N-body lengths are the simulation's own unit), epoch axes
+have integer ticks, and legends sit outside the axes.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from egnn.reporting.records import DEFAULT_BCE_INPUT
+from egnn.extras import require_extra
+from egnn.records import BCE_INPUT_BEFORE_OPTION
 
 LABELS = {
     "egnn": "EGNN",
@@ -78,13 +82,29 @@ def sweep_label(names: tuple, spent: tuple) -> str:
 
 
 # Runs of different budgets or losses are separate lines (a record older than the loss option
-# counts as trained on DEFAULT_BCE_INPUT).
+# counts as trained on BCE_INPUT_BEFORE_OPTION).
 SWEEP_BUDGET = ("epochs", "batch_size", "train_bce_input")
-SWEEP_MISSING = {"train_bce_input": DEFAULT_BCE_INPUT}
+SWEEP_MISSING = {"train_bce_input": BCE_INPUT_BEFORE_OPTION}
+
+# Axis labels of logged metrics, with units.
+METRIC_LABELS = {
+    "val/mse": "validation MSE (length unit²)",
+    "val/bce": "validation BCE (nats per graph)",
+    "val/error": "validation %Error (% of entries)",
+    "val/f1": "validation F1 (0 to 1)",
+    "val/mae": "validation MAE (normalised target)",
+}
+# The training loss of each task, named by the task's validation metric.
+TRAIN_LOSS_LABELS = {
+    "val/mse": "training MSE (length unit²)",
+    "val/bce": "training BCE (nats per graph)",
+    "val/mae": "training L1 (normalised target)",
+}
 
 
 def pyplot():
     """matplotlib.pyplot on the non-interactive Agg backend."""
+    require_extra("report", "plotting")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -98,7 +118,7 @@ def save_figure(fig, out: Path, dpi: int = 120, rect: tuple | None = None) -> Pa
     folder) and close ``fig``; returns ``out``."""
     fig.tight_layout(rect=rect)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
+    fig.savefig(out, dpi=dpi, bbox_inches="tight")  # legends outside the axes included
     pyplot().close(fig)
     return out
 
@@ -114,32 +134,45 @@ def plot_data_efficiency(results_dir: Path, out: Path) -> Path:
         ax.plot(ns, mses, marker="o", label=LABELS.get(model, model))
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("training trajectories")
-    ax.set_ylabel("test MSE")
+    ax.set_xlabel("training trajectories (count)")
+    ax.set_ylabel("test MSE (length unit²)")
     ax.set_title("N-body: data efficiency")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    outside_legend(ax)
     return save_figure(fig, out)
 
 
-def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
+def outside_legend(ax, fontsize: float | None = None) -> None:
+    """The axes' legend to the right of the axes, where it covers no data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=fontsize)
+
+
+def integer_ticks(axis) -> None:
+    """Only whole numbers as ticks (epochs)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def plot_autoencoder_sweeps(results_dir: Path, out_dir: Path) -> list[Path]:
     """%Error against sparsity p (``ae_sparsity``) and %Error / F1 against the embedding size
-    (``ae_embedding``), from whatever records exist; returns the figures written."""
+    (``ae_embedding``), from whatever records exist, as ``out_dir/sparsity.png`` and
+    ``out_dir/embedding.png``; returns the figures written."""
     plt = pyplot()
     written = []
     sparsity = sweep_points(
         results_dir, "ae_sparsity", "p", "test/error", ("model", *SWEEP_BUDGET), SWEEP_MISSING
     )
     if sparsity:
-        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        fig, ax = plt.subplots(figsize=(8, 3.8))
         for (model, *spent), series in sparsity.items():
             ax.plot(*zip(*series, strict=True), marker="o", label=sweep_label((model,), spent))
-        ax.set_xlabel("edge probability p")
-        ax.set_ylabel("%Error (overfit set)")
+        ax.set_xlabel("edge probability p (fraction of node pairs)")
+        ax.set_ylabel("%Error (% of entries, overfit set)")
         ax.set_title("Erdos-Renyi overfit set: %Error against sparsity")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-        written.append(save_figure(fig, Path(results_dir) / "ae_sparsity" / "sparsity.png"))
+        outside_legend(ax, fontsize=7)
+        written.append(save_figure(fig, Path(out_dir) / "sparsity.png"))
     group = ("model", "dataset", *SWEEP_BUDGET)
     embedding = {
         metric: sweep_points(
@@ -154,8 +187,10 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
                 label = sweep_label((model, dataset), spent)
                 ax.plot(*zip(*series, strict=True), marker="o", label=label)
             ax.set_xscale("log", base=2)
-            ax.set_xlabel("embedding size")
-            ax.set_ylabel({"test/error": "test %Error", "test/f1": "test F1"}[metric])
+            ax.set_xlabel("embedding size (dimensions)")
+            ax.set_ylabel(
+                {"test/error": "test %Error (% of entries)", "test/f1": "test F1 (0 to 1)"}[metric]
+            )
             ax.grid(True, alpha=0.3)
         # One legend under both panels: inside a panel it would hide points.
         handles, labels = axes[0].get_legend_handles_labels()
@@ -163,7 +198,7 @@ def plot_autoencoder_sweeps(results_dir: Path) -> list[Path]:
         legend_height = 0.2 * ((len(labels) + 1) // 2)  # inches, one line per two entries
         fig.set_figheight(3.6 + legend_height)
         bottom = legend_height / fig.get_figheight()
-        out = Path(results_dir) / "ae_embedding" / "embedding.png"
+        out = Path(out_dir) / "embedding.png"
         written.append(save_figure(fig, out, rect=(0, bottom, 1, 1)))
     return written
 
@@ -190,7 +225,8 @@ def plot_learning_curve(
     fig, (ax_train, ax_val) = plt.subplots(1, 2, figsize=(8, 3.2))
     if train:
         ax_train.plot(*zip(*train, strict=True), marker=".")
-    ax_train.set(xlabel="epoch", ylabel="train/loss", yscale="log")
+    train_label = TRAIN_LOSS_LABELS.get(val_key, "training loss (the task's loss unit)")
+    ax_train.set(xlabel="epoch", ylabel=train_label, yscale="log")
     if val:
         ax_val.plot(*zip(*val, strict=True), marker=".", label="ours")
     else:
@@ -199,11 +235,100 @@ def plot_learning_curve(
         )
     if reference is not None:
         ax_val.axhline(reference, color="gray", linestyle="--", label="paper")
-    ax_val.set(xlabel="epoch", ylabel=val_key or "validation", yscale="log")
+    ax_val.set(xlabel="epoch", ylabel=METRIC_LABELS.get(val_key, val_key or "validation"))
+    ax_val.set_yscale("log")
+    for ax in (ax_train, ax_val):
+        integer_ticks(ax.xaxis)
     if val or reference is not None:
-        ax_val.legend()
+        outside_legend(ax_val)
     fig.suptitle(title)
     return save_figure(fig, out, dpi=110)
+
+
+def plot_trajectories(samples: dict, out: Path, title: str) -> Path:
+    """x-y projection of an evaluation's N-body samples: each particle's true path from the input
+    frame to the target frame, and the model's predicted final position.
+
+    ``samples``: ``{"truth": [S, T, N, 3] positions of frames frame_in..frame_out,
+    "predicted": [S, N, 3], "frame_in", "frame_out", "model"}``.
+    """
+    plt = pyplot()
+    truth, predicted = samples["truth"], samples["predicted"]
+    n_systems = len(truth)
+    fig, axes = plt.subplots(1, n_systems, figsize=(3.6 * n_systems + 1.6, 3.8), squeeze=False)
+    for s, ax in enumerate(axes[0]):
+        for i in range(len(truth[s][0])):
+            path = [frame[i] for frame in truth[s]]
+            color = f"C{i}"
+            first = s == 0 and i == 0
+            ax.plot(
+                [p[0] for p in path],
+                [p[1] for p in path],
+                color=color,
+                alpha=0.5,
+                label="true path" if first else None,
+            )
+            ax.scatter(
+                *path[0][:2],
+                color=color,
+                marker="o",
+                s=25,
+                label=f"input (frame {samples['frame_in']})" if first else None,
+            )
+            ax.scatter(
+                *path[-1][:2],
+                color=color,
+                marker="*",
+                s=90,
+                label=f"truth (frame {samples['frame_out']})" if first else None,
+            )
+            ax.scatter(
+                *predicted[s][i][:2],
+                color=color,
+                marker="x",
+                s=45,
+                label=f"predicted ({samples.get('model', 'model')})" if first else None,
+            )
+        ax.set_title(f"test system {s}")
+        ax.set(xlabel="x (length unit)", ylabel="y (length unit)")
+        ax.set_aspect("equal", adjustable="datalim")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    fig.suptitle(title)
+    return save_figure(fig, out, rect=(0, 0.08, 1, 1))
+
+
+def plot_adjacency(samples: dict, out: Path, title: str) -> Path:
+    """An evaluation's graph-autoencoder samples: each test graph's adjacency matrix above the
+    predicted edge probabilities.
+
+    ``samples``: ``{"graphs": [{"adjacency": [n, n] 0/1, "probabilities": [n, n]}, ...]}``.
+    """
+    plt = pyplot()
+    graphs = samples["graphs"]
+    fig, axes = plt.subplots(2, len(graphs), figsize=(3 * len(graphs) + 1, 6), squeeze=False)
+    image = None
+    for g, graph in enumerate(graphs):
+        adjacency, probs = graph["adjacency"], graph["probabilities"]
+        n = len(adjacency)
+        wrong = sum(
+            (probs[i][j] > 0.5) != bool(adjacency[i][j]) for i in range(n) for j in range(n)
+        )
+        axes[0][g].imshow(adjacency, cmap="Greys", vmin=0, vmax=1)
+        axes[0][g].set_title(f"test graph {g} ({n} nodes)")
+        image = axes[1][g].imshow(probs, cmap="Greys", vmin=0, vmax=1)
+        axes[1][g].set_title(f"predicted ({wrong} wrong entries)")
+        for ax in axes[:, g]:
+            ax.set(xlabel="node j (index)", ylabel="node i (index)")
+            integer_ticks(ax.xaxis)
+            integer_ticks(ax.yaxis)
+    fig.colorbar(image, ax=axes[1].tolist(), label="edge probability (0 to 1)", shrink=0.8)
+    fig.suptitle(title)
+    fig.set_layout_engine("constrained")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -211,9 +336,8 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
-    parser.add_argument(
-        "--out", type=Path, default=Path("results/nbody_data_efficiency/data_efficiency.png")
-    )
+    parser.add_argument("--out-dir", type=Path, default=Path("outputs/figures"))
+    parser.add_argument("--out", type=Path, default=None, help="file of the --curve figure")
     parser.add_argument("--curve", type=Path, default=None, help="plot this metrics.csv instead")
     parser.add_argument("--title", default="learning curve")
     parser.add_argument(
@@ -221,11 +345,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.curve is not None:
-        print(f"wrote {plot_learning_curve(args.curve, args.out, args.title, args.reference)}")
+        out = args.out or args.out_dir / "curve.png"
+        print(f"wrote {plot_learning_curve(args.curve, out, args.title, args.reference)}")
         return
     if data_efficiency_points(args.results_dir):
-        print(f"wrote {plot_data_efficiency(args.results_dir, args.out)}")
-    for path in plot_autoencoder_sweeps(args.results_dir):
+        out = args.out_dir / "data_efficiency.png"
+        print(f"wrote {plot_data_efficiency(args.results_dir, out)}")
+    for path in plot_autoencoder_sweeps(args.results_dir, args.out_dir):
         print(f"wrote {path}")
 
 

@@ -19,18 +19,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from egnn.atomic import atomic_write_text
+from egnn.records import bce_input_of, decoder_fixed, load_records, test_ensemble_of
 from egnn.reporting import paper
 from egnn.reporting.plots import SWEEP_BUDGET, SWEEP_MISSING, sweep_label, sweep_points
-from egnn.reporting.records import bce_input_of, decoder_fixed, test_ensemble_of
-
-
-def load_records(results_dir: Path, experiment: str) -> dict[str, list[dict]]:
-    """Records of one experiment grouped by model name."""
-    grouped: dict[str, list[dict]] = defaultdict(list)
-    for path in sorted((Path(results_dir) / experiment).glob("*.json")):
-        record = json.loads(path.read_text())
-        grouped[record["model"]].append(record)
-    return grouped
 
 
 def mean_std(values: list[float], fmt: str) -> str:
@@ -185,8 +176,6 @@ def data_efficiency_table(results_dir: Path) -> str:
 
 def qm9_table(results_dir: Path) -> str:
     """Markdown table of paper Table 4 (EGNN) beside our QM9 records, full protocol and CPU budget."""
-    from egnn.data.qm9.targets import TARGETS
-
     lines = [
         "| Target | Unit | Paper MAE | Ours: full protocol | Ours: CPU budget (`qm9_cpu`) | Budget used |",
         "|---|---|---|---|---|---|",
@@ -196,14 +185,14 @@ def qm9_table(results_dir: Path) -> str:
     def by_target(grouped: dict[str, list[dict]], target: str) -> list[dict]:
         return [r for runs in grouped.values() for r in runs if r.get("target") == target]
 
-    for target, spec in TARGETS.items():
+    for target, unit in paper.QM9_UNITS.items():
         full_runs, cpu_runs = by_target(full, target), by_target(cpu, target)
         budget = "—"
         if cpu_runs:
             r = cpu_runs[0]
             budget = f"{r.get('n_train') or 100000} train molecules, {r['epochs']} epochs, {r['train_time_s'] / 3600:.1f} h"
         lines.append(
-            f"| {target} | {spec.unit} | {paper.QM9[target]} | "
+            f"| {target} | {unit} | {paper.QM9[target]} | "
             f"{mean_std([r['test/mae'] for r in full_runs], '.4g') if full_runs else 'not run yet'} | "
             f"{mean_std([r['test/mae'] for r in cpu_runs], '.4g') if cpu_runs else 'not run yet'} | {budget} |"
         )
@@ -412,7 +401,9 @@ def benchmark_table(results_dir: Path, links_from: Path | None = None) -> str:
             for r in rows
         ]
     return (
-        "\n".join(lines) if lines else "No benchmark results yet (`python scripts/benchmark.py`)."
+        "\n".join(lines)
+        if lines
+        else "No benchmark results yet (`python -m benchmarks.benchmark`)."
     )
 
 
@@ -487,7 +478,7 @@ def _spread(ratios: list[float]) -> str:
 def time_to_accuracy_lines(
     path: Path, step_at_peak_s: float | None = None, peak_threads: int | None = None
 ) -> list[str]:
-    """Markdown rows of ``time_to_accuracy.json`` (:mod:`egnn.reporting.time_to_accuracy`).
+    """Markdown rows of ``time_to_accuracy.json`` (:mod:`egnn.run.time_to_accuracy`).
 
     With ``step_at_peak_s`` (one training step's FLOPs at the matmul peak) a column gives the
     floor for each run: its training steps, validation left out, at that peak; only for runs on
@@ -567,7 +558,7 @@ def ideas_lines(path: Path) -> list[str]:
     load = data.get("load_average_1min")
     lines = [
         "",
-        f"Speed ideas, `python scripts/perf_ideas.py`: {data['case']}, forward, backward and fused"
+        f"Speed ideas, `python -m benchmarks.perf_ideas`: {data['case']}, forward, backward and fused"
         f" Adam, {data['threads']} thread(s)"
         + (f", {data['cpu_model']}" if "cpu_model" in data else "")
         + (f", load average {load:.1f}" if load is not None else "")

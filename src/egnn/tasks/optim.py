@@ -15,19 +15,29 @@ from egnn.errors import ConfigError
 
 _EXAMPLES = {"torch.optim": "Adam", "torch.optim.lr_scheduler": "CosineAnnealingLR"}
 
+#: Where optimizer and scheduler classes are looked up, with the base class each must derive from.
+OPTIMIZER_MODULES: tuple[tuple[ModuleType, type], ...] = (
+    (torch.optim, torch.optim.Optimizer),
+    (torch.optim.lr_scheduler, torch.optim.lr_scheduler.LRScheduler),
+)
 
-def _resolve(target: str, module: ModuleType, base: type) -> type:
-    """The subclass of ``base`` named ``target`` inside ``module`` (e.g. ``torch.optim.Adam``).
 
-    Only names inside torch's optimizer and scheduler modules are looked up, never an arbitrary
-    import: these dictionaries also come back from checkpoints, which anyone may have written."""
+def find_class(target: object, module: ModuleType, base: type) -> type | None:
+    """The subclass of ``base`` named ``target`` (e.g. ``"torch.optim.Adam"``) inside ``module``,
+    or None. Only names inside ``module`` are looked up, never an arbitrary import: these
+    dictionaries also come back from checkpoints, which anyone may have written."""
     prefix = f"{module.__name__}."
     name = target[len(prefix) :] if isinstance(target, str) and target.startswith(prefix) else ""
     found = getattr(module, name, None) if name.isidentifier() else None
-    if not (isinstance(found, type) and issubclass(found, base)):
+    return found if isinstance(found, type) and issubclass(found, base) else None
+
+
+def _resolve(target: str, module: ModuleType, base: type) -> type:
+    found = find_class(target, module, base)
+    if found is None:
         raise ConfigError(
             f"_target_ {target!r} is not a class of {module.__name__}: give one such as"
-            f" '{prefix}{_EXAMPLES[module.__name__]}'"
+            f" '{module.__name__}.{_EXAMPLES[module.__name__]}'"
         )
     return found
 

@@ -10,15 +10,15 @@ import numpy as np
 
 from egnn.data.qm9.targets import ATOMIC_NUMBERS, ATOMREF, TARGETS
 from egnn.errors import ConfigError
+from egnn.extras import require_extra
 
 CSV_FILES = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
 
 
 def qm9pack_data_dir() -> Path:
     """The folder of qm9pack's CSV files."""
+    require_extra("qm9", "the QM9 data set")
     spec = importlib.util.find_spec("qm9pack")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("the QM9 data come from the 'qm9pack' package: pip install qm9pack")
     folder = Path(spec.submodule_search_locations[0]) / "data"
     missing = [name for name in CSV_FILES if not (folder / name).is_file()]
     if missing:

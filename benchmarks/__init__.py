@@ -1,0 +1,1 @@
+"""Benchmarks and speed studies beside the package: python -m benchmarks.benchmark, python -m benchmarks.perf_ideas."""

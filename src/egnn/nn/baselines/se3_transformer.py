@@ -1,0 +1,78 @@
+"""SE(3)-Transformer (Fuchs et al., 2020) for the N-body task, built on e3nn.
+
+Attention between equivariant features: keys and values are tensor products of the sender's
+features with the edge's spherical harmonics (radial weights), queries a linear map of the
+receiver's features; the attention score is the dot product of query and key, invariant under
+O(3) because every irrep block transforms by an orthogonal matrix. With parity tracked the model is
+equivariant to reflections as well.
+"""
+
+from __future__ import annotations
+
+import math
+
+from e3nn import o3
+from e3nn.nn import BatchNorm
+from torch import Tensor, nn
+
+from egnn.nn.baselines.tfn import IrrepsDynamics, RadialTensorProduct, gated, hidden_irreps
+from egnn.nn.segment import segment_softmax, segment_sum
+
+
+class EquivariantAttention(nn.Module):
+    r""":math:`f_i' = \mathrm{Gate}(W f_i + \sum_j \alpha_{ij} V_{ij})`, with
+    :math:`\alpha_{ij} = \mathrm{softmax}_j(\langle Q f_i, K_{ij}\rangle / \sqrt{d_k})` (one head).
+
+    Shapes: features [N, irreps_in.dim]; sh [E, sh dim]; lengths [E, 1]; edge_index [2, E].
+    """
+
+    def __init__(
+        self,
+        irreps_in: o3.Irreps,
+        irreps_out: o3.Irreps,
+        irreps_key: o3.Irreps,
+        irreps_sh: o3.Irreps,
+        gate: bool = True,
+    ):
+        super().__init__()
+        irreps_value, self.gate = gated(irreps_out) if gate else (irreps_out, None)
+        self.query = o3.Linear(irreps_in, irreps_key)
+        self.key = RadialTensorProduct(irreps_in, irreps_sh, irreps_key)
+        self.value = RadialTensorProduct(irreps_in, irreps_sh, irreps_value)
+        self.self_interaction = o3.Linear(irreps_in, irreps_value)
+        self.scale = 1.0 / math.sqrt(irreps_key.dim)
+        self.norm = BatchNorm(irreps_out) if gate else None
+
+    def forward(self, features: Tensor, sh: Tensor, lengths: Tensor, edge_index: Tensor) -> Tensor:
+        receivers, senders = edge_index[0], edge_index[1]
+        query = self.query(features).index_select(0, receivers)
+        key = self.key(features, sh, lengths, senders)
+        alpha = segment_softmax((query * key).sum(dim=1) * self.scale, receivers, features.shape[0])
+        value = self.value(features, sh, lengths, senders)
+        out = self.self_interaction(features) + segment_sum(
+            alpha[:, None] * value, receivers, features.shape[0]
+        )
+        return self.norm(self.gate(out)) if self.gate is not None else out
+
+
+class NBodySE3Transformer(IrrepsDynamics):
+    """The paper's SE(3)-Transformer baseline: charge (type 0) and velocity (type 1) in, degrees up
+    to ``max_degree`` (2), ``channels`` (21) per degree, one head, ``n_layers`` (4) attention
+    layers, the last giving one type-1 vector added to x.
+
+    Shapes: pos, vel [N, 3]; charges [N, 1]; edge_index [2, E]; returns [N, 3].
+    """
+
+    def __init__(self, channels: int = 21, max_degree: int = 2, n_layers: int = 4) -> None:
+        super().__init__()
+        self.irreps_sh = o3.Irreps.spherical_harmonics(max_degree)
+        hidden = hidden_irreps(channels, max_degree)
+        irreps_key = hidden_irreps(max(channels // 2, 1), max_degree)
+        layers, irreps = [], o3.Irreps("1x0e + 1x1o")
+        for _ in range(n_layers - 1):
+            layers.append(EquivariantAttention(irreps, hidden, irreps_key, self.irreps_sh))
+            irreps = hidden
+        layers.append(
+            EquivariantAttention(irreps, o3.Irreps("1x1o"), irreps_key, self.irreps_sh, gate=False)
+        )
+        self.layers = nn.ModuleList(layers)

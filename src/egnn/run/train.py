@@ -1,0 +1,221 @@
+"""Training entry point: ``egnn-train experiment=nbody`` (or ``python train.py experiment=nbody``).
+
+Composes the Hydra config, seeds everything, writes the resolved config into the run folder,
+fits, tests the best checkpoint, measures the forward time and writes ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+from pytorch_lightning.callbacks import EarlyStopping, Timer
+from pytorch_lightning.callbacks.early_stopping import EarlyStoppingReason
+
+from egnn.atomic import atomic_write_json, atomic_write_text
+from egnn.errors import ConfigError
+from egnn.integrity import exclusive
+from egnn.nn.compile import compile_module
+from egnn.run.callbacks import WallClock
+from egnn.run.checkpoints import ChecksummedCheckpointIO, checkpoint_model_name, read_checkpoint
+from egnn.run.common import (
+    CONFIG_DIR,
+    config_error_exit,
+    instantiate_dict,
+    measure_forward_time,
+    run_main,
+    run_metadata,
+    test_metrics,
+)
+from egnn.run.csv_history import restore_history, stash_history
+from egnn.run.provenance import command_line, git_commit
+from egnn.run.resolvers import register_resolvers
+from egnn.run.run_dir import CHECKPOINT_DIR, LAST_CHECKPOINT, resolve_checkpoint
+from egnn.run.settings import check_settings
+from egnn.tasks.numerics import NonFiniteLossError
+
+log = logging.getLogger(__name__)
+
+register_resolvers()
+
+
+def choose_seed(cfg: DictConfig) -> int:
+    """The run's seed: ``cfg.seed``, or a fresh one written back into ``cfg`` when it is null."""
+    with open_dict(cfg):
+        if cfg.get("seed") is None:
+            cfg.seed = random.SystemRandom().randrange(2**31)
+    return int(cfg.seed)
+
+
+def _resumed_epoch(path: str, cfg: DictConfig) -> int:
+    """The epoch stored in the checkpoint to resume, after checking that it is intact and holds
+    the configured model."""
+    checkpoint = read_checkpoint(path)
+    held, wanted = checkpoint_model_name(checkpoint), OmegaConf.select(cfg, "model.net.name")
+    if held is not None and wanted is not None and held != wanted:
+        raise ConfigError(
+            f"checkpoint {path} holds a {held!r} model, not the configured {wanted!r}: resume it"
+            f" with model={held} (or start a new run)"
+        )
+    return int(checkpoint.get("epoch", -1))
+
+
+def _train_time_s(trainer: pl.Trainer, this_process_s: float) -> float:
+    """Training wall time of the whole run: the :class:`WallClock`'s total where it runs (from
+    ``fit`` start: sanity check, compilation and validation included, data setup excluded; a
+    resumed run adds the time before its checkpoint), else this process's ``fit`` call."""
+    clocks = [c for c in trainer.callbacks if isinstance(c, WallClock)]
+    return clocks[0].elapsed_s() if clocks else this_process_s
+
+
+EARLY_STOPPING_REASONS = {
+    EarlyStoppingReason.PATIENCE_EXHAUSTED: "early_stopping",
+    EarlyStoppingReason.STOPPING_THRESHOLD: "stopping_threshold",
+    EarlyStoppingReason.DIVERGENCE_THRESHOLD: "divergence_threshold",
+    EarlyStoppingReason.NON_FINITE_METRIC: "non_finite_metric",
+}
+
+
+def stop_reason(trainer: pl.Trainer) -> str:
+    """Why ``fit`` ended: ``early_stopping`` (patience), ``stopping_threshold``,
+    ``divergence_threshold``, ``non_finite_metric``, ``max_time`` (the trainer's time budget),
+    ``max_epochs`` or ``other`` (e.g. ``max_steps``)."""
+    if trainer.should_stop:  # a callback asked to stop: early stopping or the time budget
+        for callback in trainer.callbacks:
+            if isinstance(callback, EarlyStopping) and callback.stopping_reason in (
+                EARLY_STOPPING_REASONS
+            ):
+                return EARLY_STOPPING_REASONS[callback.stopping_reason]
+        for timer in (c for c in trainer.callbacks if isinstance(c, Timer)):
+            remaining = timer.time_remaining("train")
+            if remaining is not None and remaining <= 0:
+                return "max_time"
+    if trainer.max_epochs is not None and 0 <= trainer.max_epochs <= trainer.current_epoch:
+        return "max_epochs"
+    return "other"
+
+
+def _best_checkpoint(trainer: pl.Trainer) -> str | None:
+    callback = trainer.checkpoint_callback
+    path = getattr(callback, "best_model_path", "") if callback is not None else ""
+    return path or None
+
+
+def train(cfg: DictConfig) -> dict:
+    """Run one training (and test) described by ``cfg``; returns the metrics written to metrics.json."""
+    provenance = {
+        "command": command_line(),
+        "git_commit": git_commit(),
+    }  # at start: the code that runs
+    check_settings(cfg)
+    output_dir = Path(cfg.paths.output_dir)
+    with exclusive(output_dir / "train", wait=False, what=f"run folder {output_dir}"):
+        return _train_in(cfg, output_dir, provenance)
+
+
+def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
+    """:func:`train` in ``output_dir``, which this process holds the lock of."""
+    torch.set_num_threads(int(cfg.num_threads))
+    seed = choose_seed(cfg)
+    pl.seed_everything(seed, workers=True)
+    ckpt_path = (
+        resolve_checkpoint(cfg.get("ckpt_path"), output_dir) if cfg.get("train", True) else None
+    )
+    resumed_epoch = _resumed_epoch(ckpt_path, cfg) if ckpt_path else None  # intact, same model
+    atomic_write_text(output_dir / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+
+    datamodule: pl.LightningDataModule = hydra.utils.instantiate(cfg.data)
+    model: pl.LightningModule = hydra.utils.instantiate(cfg.model)
+    callbacks = instantiate_dict(cfg.get("callbacks"))
+    loggers = instantiate_dict(cfg.get("logger"))
+    trainer: pl.Trainer = hydra.utils.instantiate(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        plugins=[ChecksummedCheckpointIO()],
+    )
+
+    metrics: dict = {"seed": seed, "num_threads": torch.get_num_threads()}
+    metrics["compiled"] = bool(cfg.get("compile", False)) and compile_module(
+        model.net, device=str(trainer.strategy.root_device)
+    )
+    if cfg.get("train", True):
+        csv_path = output_dir / "csv" / "metrics.csv"
+        history = stash_history(csv_path, resumed_epoch) if ckpt_path else []
+        if ckpt_path:
+            log.info("training in %s, resuming %s", output_dir, ckpt_path)
+        else:
+            log.info("training in %s from scratch", output_dir)
+        start = time.perf_counter()
+        try:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        except NonFiniteLossError as err:
+            raise NonFiniteLossError(f"{err} {_kept_checkpoint_note(output_dir)}") from None
+        except RuntimeError as err:
+            if ckpt_path and "state_dict" in str(err):
+                first_line = str(err).strip().splitlines()[0]
+                raise ConfigError(
+                    f"checkpoint {ckpt_path} does not fit this model: {first_line}"
+                ) from err
+            raise
+        metrics["train_time_s"] = _train_time_s(trainer, time.perf_counter() - start)
+        restore_history(csv_path, history)
+        if getattr(datamodule, "data_stats", None):
+            atomic_write_json(output_dir / "data_stats.json", datamodule.data_stats)
+        metrics["epochs"] = trainer.current_epoch
+        metrics["stopped_by"] = stop_reason(trainer)
+        metrics["time_per_epoch_s"] = metrics["train_time_s"] / max(trainer.current_epoch, 1)
+        metrics.update(
+            {k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        )
+        if getattr(model, "best_epoch", -1) >= 0:
+            metrics["best_epoch"] = model.best_epoch
+    best_ckpt = _best_checkpoint(trainer)
+    if cfg.get("test", True):
+        trainer.test(model, datamodule=datamodule, ckpt_path=best_ckpt)
+        metrics.update(test_metrics(trainer))
+    metrics.update(measure_forward_time(cfg, datamodule, model))
+    metrics.update(
+        {
+            **run_metadata(cfg, datamodule, model, output_dir),
+            "best_checkpoint": best_ckpt,
+            **provenance,
+        }
+    )
+    atomic_write_json(output_dir / "metrics.json", metrics)
+    summary = {k: v for k, v in metrics.items() if k.startswith("test/")}
+    log.info("test metrics: %s", summary)
+    log.info("run folder: %s", output_dir)
+    log.info("best checkpoint: %s", best_ckpt)
+    return metrics
+
+
+def _kept_checkpoint_note(output_dir: Path) -> str:
+    """What a stopped run leaves to resume from, naming only files that exist."""
+    last = output_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
+    if last.is_file():
+        return f"The last good checkpoint is {last} (resume with ckpt_path=last)."
+    return "No checkpoint was written (no validation had finished)."
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
+def hydra_main(cfg: DictConfig) -> float | None:
+    with config_error_exit():
+        metrics = train(cfg)
+    value = metrics.get(cfg.get("optimized_metric")) if cfg.get("optimized_metric") else None
+    return None if value is None else float(value)
+
+
+def main() -> None:
+    """The ``egnn-train`` console script."""
+    run_main(hydra_main)
+
+
+if __name__ == "__main__":
+    main()
