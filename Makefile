@@ -38,8 +38,8 @@ format: $(STAMP) ## Format and fix with ruff
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-tables: $(STAMP) ## Regenerate the README tables from results/
-	$(PY) -m egnn.reporting.tables --readme README.md
+tables: $(STAMP) ## Regenerate the tables of README.md and report/notes/ from results/
+	$(PY) -m egnn.reporting.tables --readme README.md --notes report/notes
 
 report: $(STAMP) ## Update report/ from results/ (keeps figures of runs not here); add run folders with RUNS="..."
 	$(PY) scripts/report.py --keep-earlier $(if $(RUNS),--runs $(RUNS),)
