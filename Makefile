@@ -38,8 +38,8 @@ format: $(STAMP) ## Format and fix with ruff
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-tables: $(STAMP) ## Regenerate the README tables from results/
-	$(PY) -m egnn.reporting.tables --readme README.md
+tables: $(STAMP) ## Regenerate the tables of README.md and report/notes/ from results/
+	$(PY) -m egnn.reporting.tables --readme README.md --notes report/notes
 
 report: $(STAMP) ## Write the report from results/ into outputs/report/ (a scratch folder; tracked files untouched)
 	$(PY) -m egnn.reporting.report --out outputs/report

@@ -75,7 +75,8 @@ def test_ideas_table_compares_each_idea_with_the_paper_recipe_of_its_seed(tmp_pa
 def test_readme_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(
-        "intro\n<!-- nbody-table:start -->\nold\n<!-- nbody-table:end -->\n"
+        "intro\n<!-- summary-table:start -->\n<!-- summary-table:end -->\n"
+        "<!-- nbody-table:start -->\nold\n<!-- nbody-table:end -->\n"
         "<!-- nbody-ideas-table:start -->\n<!-- nbody-ideas-table:end -->\n"
         "<!-- nbody-data-efficiency-table:start -->\n<!-- nbody-data-efficiency-table:end -->\n"
         "<!-- qm9-table:start -->\n<!-- qm9-table:end -->\n"
@@ -92,6 +93,22 @@ def test_readme_markers(tmp_path):
     assert "| homo | meV | 29.0 | not run yet | not run yet | — |" in text
     with pytest.raises(ValueError, match="markers"):
         replace_between("no markers", "nbody-table", "x")
+
+
+def test_tables_fill_markers_across_the_readme_and_the_notes(tmp_path):
+    readme, notes = tmp_path / "README.md", tmp_path / "notes"
+    notes.mkdir()
+    readme.write_text("<!-- summary-table:start -->\n<!-- summary-table:end -->\n")
+    markers = ["nbody-table", "nbody-ideas-table", "nbody-data-efficiency-table", "qm9-table"]
+    markers += ["autoencoder-table", "ae-sparsity-table", "ae-embedding-table"]
+    (notes / "a.md").write_text("".join(f"<!-- {m}:start -->\n<!-- {m}:end -->\n" for m in markers))
+    args = ["--results-dir", str(tmp_path / "none"), "--readme", str(readme), "--notes", str(notes)]
+    with pytest.raises(SystemExit, match="benchmark-table"):  # a marker found in no page
+        tables_main(args)
+    (notes / "b.md").write_text("<!-- benchmark-table:start -->\n<!-- benchmark-table:end -->\n")
+    tables_main(args)
+    assert "| N-body (Table 2), MSE | EGNN | 0.0071 | not run | — |" in readme.read_text()
+    assert "| EGNN | 0.0071 | not run |" in (notes / "a.md").read_text()
 
 
 def test_missing_run_is_a_clear_error(tmp_path):

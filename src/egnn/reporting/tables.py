@@ -1,7 +1,9 @@
-"""README tables generated from ``results/``: paper numbers beside ours (mean +- std over seeds).
+"""README and notes tables generated from ``results/``: paper numbers beside ours (mean +- std
+over seeds).
 
-``python -m egnn.reporting.tables --readme README.md`` rewrites the text between the markers
-``<!-- nbody-table:start -->`` / ``<!-- nbody-table:end -->``, ``<!-- nbody-ideas-table:... -->``,
+``python -m egnn.reporting.tables --readme README.md --notes report/notes`` rewrites, in whichever
+of these pages holds them, the text between the markers ``<!-- summary-table:start -->`` /
+``<!-- summary-table:end -->``, ``<!-- nbody-table:... -->``, ``<!-- nbody-ideas-table:... -->``,
 ``<!-- nbody-data-efficiency-table:... -->``,
 ``<!-- qm9-table:... -->``
 ``<!-- autoencoder-table:... -->``, ``<!-- ae-sparsity-table:... -->``,
@@ -68,6 +70,73 @@ def nbody_table(results_dir: Path) -> str:
             label = paper.NBODY.get(name, {}).get("label", paper.EXTRA_LABELS.get(name, name))
             seeds = ", ".join(f"seed {r['seed']}: {r['test/mse']:.5f}" for r in runs)
             lines.append(f"- {label} test MSE per seed: {seeds}")
+    return "\n".join(lines)
+
+
+def _epochs_and_wall(runs: list[dict]) -> str:
+    """``"| 100 | 30-176 min |"``: range of the epochs run and of the wall time per run."""
+    epochs = sorted({r["epochs"] for r in runs if r.get("epochs")})
+    span = "—" if not epochs else f"{epochs[0]}" + (f"-{epochs[-1]}" if len(epochs) > 1 else "")
+    wall = _minutes_range([r["train_time_s"] / 60 for r in runs if r.get("train_time_s")])
+    return f"| {span} | {wall} |"
+
+
+def _protocol_runs(runs: list[dict]) -> list[dict]:
+    """Autoencoder runs at the paper's protocol (one graph per step, one draw per prediction,
+    trained decoder); the default training loss (the release's) where runs with both exist."""
+    kept = [
+        r
+        for r in runs
+        if r.get("batch_size", 1) == 1 and test_ensemble_of(r) == 1 and not decoder_fixed(r)
+    ]
+    default = [r for r in kept if bce_input_of(r) == "probabilities"]
+    return default or kept
+
+
+def summary_table(results_dir: Path) -> str:
+    """The README's compact table: per experiment and model, the paper's number beside ours
+    (mean ± std over seeds), with the seeds, epochs and wall time per run behind it."""
+    lines = [
+        "| Experiment, metric | Model | Paper | Ours | Seeds | Epochs run | Wall time / run |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    records = load_records(results_dir, "nbody")
+    for name, runs in load_records(results_dir, "nbody_plus").items():
+        records[f"{name}_plus"] = runs
+    for name in list(paper.NBODY) + sorted(set(records) - set(paper.NBODY)):
+        ref = paper.NBODY.get(name, {"label": paper.EXTRA_LABELS.get(name, name)})
+        runs = records.get(name, [])
+        lines.append(
+            f"| N-body (Table 2), MSE | {ref['label']} | {ref.get('test/mse', '—')} "
+            f"| {mean_std([r['test/mse'] for r in runs], '.4f')} | {len(runs) or '—'} "
+            + _epochs_and_wall(runs)
+        )
+    for experiment, dataset in (
+        ("ae_community", "Community Small"),
+        ("ae_erdos_renyi", "Erdos-Renyi"),
+    ):
+        records = load_records(results_dir, experiment)
+        for name, label in paper.AUTOENCODER_LABELS.items():
+            runs = _protocol_runs(records.get(name, []))
+            lines.append(
+                f"| Autoencoder, {dataset} (Table 3), %Error | {label} "
+                f"| {paper.AUTOENCODER[experiment][name]['test/error']} "
+                f"| {mean_std([r['test/error'] for r in runs], '.3f')} | {len(runs) or '—'} "
+                + _epochs_and_wall(runs)
+            )
+    from egnn.data.qm9.targets import TARGETS
+
+    for experiment, budget in (("qm9", "full protocol"), ("qm9_cpu", "CPU budget")):
+        runs_of = defaultdict(list)
+        for runs in load_records(results_dir, experiment).values():
+            for run in runs:
+                runs_of[run["target"]].append(run)
+        for target, runs in runs_of.items():
+            lines.append(
+                f"| QM9 (Table 4), {budget}, {target} MAE ({TARGETS[target].unit}) | EGNN "
+                f"| {paper.QM9[target]} | {mean_std([r['test/mae'] for r in runs], '.4g')} "
+                f"| {len(runs)} " + _epochs_and_wall(runs)
+            )
     return "\n".join(lines)
 
 
@@ -598,25 +667,39 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     parser.add_argument("--readme", type=Path, default=None, help="rewrite the tables of this file")
+    parser.add_argument(
+        "--notes", type=Path, default=None, help="and those of the *.md files in this folder"
+    )
     args = parser.parse_args(argv)
+    results = args.results_dir
+    # Each table as a function of the folder of the page it goes in (for relative links).
     tables = {
-        "nbody-table": nbody_table(args.results_dir),
-        "nbody-ideas-table": nbody_ideas_table(args.results_dir),
-        "nbody-data-efficiency-table": data_efficiency_table(args.results_dir),
-        "qm9-table": qm9_table(args.results_dir),
-        "autoencoder-table": autoencoder_table(args.results_dir),
-        "ae-sparsity-table": sparsity_table(args.results_dir),
-        "ae-embedding-table": embedding_table(args.results_dir),
-        "benchmark-table": benchmark_table(args.results_dir),
+        "summary-table": lambda page_dir: summary_table(results),
+        "nbody-table": lambda page_dir: nbody_table(results),
+        "nbody-ideas-table": lambda page_dir: nbody_ideas_table(results),
+        "nbody-data-efficiency-table": lambda page_dir: data_efficiency_table(results),
+        "qm9-table": lambda page_dir: qm9_table(results),
+        "autoencoder-table": lambda page_dir: autoencoder_table(results),
+        "ae-sparsity-table": lambda page_dir: sparsity_table(results),
+        "ae-embedding-table": lambda page_dir: embedding_table(results),
+        "benchmark-table": lambda page_dir: benchmark_table(results, links_from=page_dir),
     }
     if args.readme is None:
-        print("\n\n".join(tables.values()))
+        print("\n\n".join(table(None) for table in tables.values()))
         return
-    text = args.readme.read_text()
-    for marker, table in tables.items():
-        text = replace_between(text, marker, table)
-    atomic_write_text(args.readme, text)
-    print(f"updated {args.readme}")
+    pages = [args.readme] + (sorted(args.notes.glob("*.md")) if args.notes else [])
+    filled = set()
+    for page in pages:
+        text = page.read_text()
+        for marker, table in tables.items():
+            if f"<!-- {marker}:start -->" in text:
+                text = replace_between(text, marker, table(page.parent))
+                filled.add(marker)
+        atomic_write_text(page, text)
+        print(f"updated {page}")
+    missing = [marker for marker in tables if marker not in filled]
+    if missing:
+        raise SystemExit(f"markers not found in {[str(p) for p in pages]}: {missing}")
 
 
 if __name__ == "__main__":
