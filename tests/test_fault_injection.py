@@ -5,6 +5,7 @@ data as before) or a one-line refusal naming the file, never a wrong number and 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -18,14 +19,15 @@ import numpy as np
 import pytest
 import torch
 
-from egnn.run.checkpoints import read_checkpoint
 from egnn.data.graphs.dataset import load_split as load_graphs
 from egnn.data.graphs.dataset import split_path as graph_split_path
 from egnn.data.nbody.dataset import ensure_dataset, load_split, split_path
 from egnn.data.qm9.dataset import cache_path, load_qm9
 from egnn.errors import ConfigError
-from egnn.run.evaluate import evaluate
 from egnn.integrity import DamagedFileError, checksum_path, exclusive
+from egnn.records import RecordError
+from egnn.run.checkpoints import read_checkpoint
+from egnn.run.evaluate import evaluate
 from egnn.run.train import train
 
 from .conftest import PACKAGE_DIR, REPO_ROOT, compose_config
@@ -325,3 +327,60 @@ def test_resume_with_nothing_to_resume_is_one_line(tmp_path):
     errors = [line for line in output.splitlines() if "ERROR" in line]
     assert len(errors) == 1 and "ckpt_path=last: nothing to resume" in errors[0], output
     assert "Traceback" not in output
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+def _committed_records(tmp_path: Path) -> Path:
+    """A copy of the committed N-body records: a results folder to damage."""
+    results = tmp_path / "results"
+    shutil.copytree(REPO_ROOT / "results" / "nbody", results / "nbody")
+    return results
+
+
+def _change_a_digit(path: Path) -> None:
+    """A plausible bit flip: one digit of the test metric changes, the JSON stays valid."""
+    text = path.read_text()
+    start = text.index('"test/mse": 0.00') + len('"test/mse": 0.00')
+    digit = text[start + 1]
+    path.write_text(text[: start + 1] + str((int(digit) + 1) % 10) + text[start + 2 :])
+
+
+RECORD_FAULTS = {"digit_changed": _change_a_digit, "truncated": truncate, "garbage": garble}
+
+
+@pytest.mark.parametrize("fault", sorted(RECORD_FAULTS))
+def test_damaged_record_is_refused_by_the_tables(fault, tmp_path, capsys):
+    from egnn.records import read_record
+    from egnn.reporting.tables import main as tables_main
+
+    results = _committed_records(tmp_path)
+    record = results / "nbody" / "egnn-seed2.json"
+    read_record(record)  # intact as committed
+    RECORD_FAULTS[fault](record)
+    with pytest.raises(RecordError, match=r"egnn-seed2.json: (its content does not match|not a)"):
+        read_record(record)
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- nbody-table:start -->\nold\n<!-- nbody-table:end -->\n")
+    with pytest.raises(SystemExit) as exit_info:
+        tables_main(["--results-dir", str(results), "--readme", str(readme)])
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err.strip()
+    assert message.startswith("error: ") and "egnn-seed2.json" in message and "\n" not in message
+    assert "old" in readme.read_text()  # nothing written from a damaged result
+
+
+def test_unsealed_record_is_refused_until_sealed(tmp_path):
+    from egnn.records import read_record
+    from egnn.records.cli import main as record_main
+
+    results = _committed_records(tmp_path)
+    record = results / "nbody" / "linear-seed0.json"
+    content = json.loads(record.read_text())
+    del content["sha256"]
+    record.write_text(json.dumps(content))
+    with pytest.raises(RecordError, match="has no sha256; a record you trust is sealed with"):
+        read_record(record)
+    record_main(["--seal", str(record)])
+    assert read_record(record)["test/mse"] == content["test/mse"]

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from egnn.records.cli import main as record_main
+from egnn.records.io import sealed
 from egnn.reporting.tables import (
     data_efficiency_table,
     nbody_ideas_table,
@@ -372,14 +373,16 @@ def test_autoencoder_table_and_sweep_records(tmp_path):
     # A record without F1 shows its %Error alone.
     (results / "ae_embedding" / "gnn-community_small-k16-seed0.json").write_text(
         json.dumps(
-            {
-                "model": "gnn",
-                "dataset": "community_small",
-                "embedding_nf": 16,
-                "epochs": 100,
-                "batch_size": 1,
-                "test/error": 0.3,
-            }
+            sealed(
+                {
+                    "model": "gnn",
+                    "dataset": "community_small",
+                    "embedding_nf": 16,
+                    "epochs": 100,
+                    "batch_size": 1,
+                    "test/error": 0.3,
+                }
+            )
         )
     )
     table = embedding_table(results).splitlines()
@@ -688,7 +691,7 @@ def test_sweep_lines_never_mix_budgets(tmp_path):
     folder.mkdir()
     for name, epochs, error in (("a", 200, 2.0), ("b", 200, 4.0), ("c", 10000, 0.5)):
         record = {"model": "egnn", "p": 0.1, "epochs": epochs, "batch_size": 1, "test/error": error}
-        (folder / f"{name}.json").write_text(json.dumps(record))
+        (folder / f"{name}.json").write_text(json.dumps(sealed(record)))
     points = sweep_points(
         tmp_path, "ae_sparsity", "p", "test/error", ("model", "epochs", "batch_size")
     )
@@ -696,8 +699,10 @@ def test_sweep_lines_never_mix_budgets(tmp_path):
     assert budget_label(200, 1) == "200 epochs, 1 graph/step"
     # The training loss splits lines too; a record without it was trained on logits.
     record = {"model": "egnn", "p": 0.1, "epochs": 200, "batch_size": 1, "test/error": 1.0}
-    (folder / "d.json").write_text(json.dumps({**record, "train_bce_input": "probabilities"}))
-    (folder / "e.json").write_text(json.dumps({**record, "train_bce_input": "logits"}))
+    (folder / "d.json").write_text(
+        json.dumps(sealed({**record, "train_bce_input": "probabilities"}))
+    )
+    (folder / "e.json").write_text(json.dumps(sealed({**record, "train_bce_input": "logits"})))
     points = sweep_points(
         tmp_path, "ae_sparsity", "p", "test/error", ("model", *SWEEP_BUDGET), SWEEP_MISSING
     )

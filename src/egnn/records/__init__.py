@@ -5,7 +5,14 @@
 (:mod:`egnn.records.naming`).
 """
 
-from egnn.records.io import load_records, read_metrics, read_record, write_record
+from egnn.records.io import (
+    load_records,
+    read_json_record,
+    read_metrics,
+    read_record,
+    seal_file,
+    write_record,
+)
 from egnn.records.naming import record_name, record_path
 from egnn.records.schema import (
     BCE_INPUT_BEFORE_OPTION,
@@ -24,10 +31,12 @@ __all__ = [
     "decoder_fixed",
     "load_records",
     "make_record",
+    "read_json_record",
     "read_metrics",
     "read_record",
     "record_name",
     "record_path",
+    "seal_file",
     "test_ensemble_of",
     "validate_record",
     "write_record",

@@ -12,7 +12,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from egnn.records.io import read_metrics, write_record
+from egnn.records.io import read_metrics, seal_file, write_record
 from egnn.records.naming import record_path
 from egnn.records.schema import RecordError, make_record
 
@@ -23,7 +23,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("run_dirs", nargs="+", type=Path, help="run folders holding metrics.json")
+    parser.add_argument(
+        "run_dirs",
+        nargs="+",
+        type=Path,
+        help="run folders holding metrics.json (record files with --seal)",
+    )
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     parser.add_argument(
         "--name",
@@ -48,7 +53,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--replace", action="store_true", help="overwrite a record of another run of that name"
     )
+    parser.add_argument(
+        "--seal",
+        action="store_true",
+        help="add or renew the sha256 of the record files given (ones you trust), then exit",
+    )
     args = parser.parse_args(argv)
+    if args.seal:
+        for path in args.run_dirs:
+            try:
+                seal_file(path)
+            except RecordError as err:
+                raise SystemExit(f"error: {err}") from None
+            print(f"sealed {path}")
+        return
     if args.test_from and len(args.run_dirs) != 1:
         raise SystemExit(f"error: --test-from takes one run folder, got {len(args.run_dirs)}")
     test_eval = read_metrics(args.test_from) if args.test_from else None

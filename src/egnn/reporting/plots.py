@@ -13,13 +13,12 @@ have integer ticks, and legends sit outside the axes.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
 from egnn.extras import require_extra
-from egnn.records import BCE_INPUT_BEFORE_OPTION
+from egnn.records import BCE_INPUT_BEFORE_OPTION, read_json_record
 
 LABELS = {
     "egnn": "EGNN",
@@ -44,7 +43,7 @@ def sweep_points(
     missing = missing or {}
     values: dict[tuple, list[float]] = defaultdict(list)
     for path in sorted((Path(results_dir) / experiment).glob("*.json")):
-        record = json.loads(path.read_text())
+        record = read_json_record(path)
         if y_key in record and record.get(x_key) is not None:
             key = (*(record.get(g, missing.get(g)) for g in group), float(record[x_key]))
             values[key].append(record[y_key])

@@ -230,8 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         readme = write_report(args.results_dir, args.out)
-    except ConfigError as err:  # a missing extra, a record that breaks the schema
-        raise SystemExit(f"error: {err}") from None
+    except ConfigError as err:  # a missing extra, a damaged record, one that breaks the schema
+        parser.exit(2, f"error: {err}\n")
     print(f"wrote {readme}")
 
 

@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from egnn.atomic import atomic_write_text
+from egnn.errors import ConfigError
 from egnn.records import bce_input_of, decoder_fixed, load_records, test_ensemble_of
 from egnn.reporting import paper
 from egnn.reporting.plots import SWEEP_BUDGET, SWEEP_MISSING, sweep_label, sweep_points
@@ -684,17 +685,21 @@ def main(argv: list[str] | None = None) -> None:
         "ae-embedding-table": lambda page_dir: embedding_table(results),
         "benchmark-table": lambda page_dir: benchmark_table(results, links_from=page_dir),
     }
-    if args.readme is None:
-        print("\n\n".join(table(None) for table in tables.values()))
-        return
-    pages = [args.readme] + (sorted(args.notes.glob("*.md")) if args.notes else [])
-    filled = set()
-    for page in pages:
-        text = page.read_text()
-        for marker, table in tables.items():
-            if f"<!-- {marker}:start -->" in text:
-                text = replace_between(text, marker, table(page.parent))
-                filled.add(marker)
+    try:
+        if args.readme is None:
+            print("\n\n".join(table(None) for table in tables.values()))
+            return
+        pages = [args.readme] + (sorted(args.notes.glob("*.md")) if args.notes else [])
+        filled, texts = set(), {}
+        for page in pages:  # every table is made before any page is written
+            texts[page] = page.read_text()
+            for marker, table in tables.items():
+                if f"<!-- {marker}:start -->" in texts[page]:
+                    texts[page] = replace_between(texts[page], marker, table(page.parent))
+                    filled.add(marker)
+    except ConfigError as err:  # a damaged record, one that breaks the schema, a missing extra
+        parser.exit(2, f"error: {err}\n")
+    for page, text in texts.items():
         atomic_write_text(page, text)
         print(f"updated {page}")
     missing = [marker for marker in tables if marker not in filled]
