@@ -384,3 +384,20 @@ def test_unsealed_record_is_refused_until_sealed(tmp_path):
         read_record(record)
     record_main(["--seal", str(record)])
     assert read_record(record)["test/mse"] == content["test/mse"]
+
+
+def test_divergence_before_any_validation_names_no_checkpoint(make_cfg, monkeypatch):
+    """A NaN loss before the first validation: the message says no checkpoint was written
+    (it used to name a last.ckpt that did not exist)."""
+    from egnn.tasks import base
+    from egnn.tasks.numerics import NonFiniteLossError
+
+    def nan_loss(loss, epoch, step):
+        raise NonFiniteLossError(f"training loss is nan at epoch {epoch}, step {step}")
+
+    monkeypatch.setattr(base, "check_finite_loss", nan_loss)
+    cfg = make_cfg("debug=limit", "model=nbody_linear")
+    with pytest.raises(NonFiniteLossError, match="No checkpoint was written") as err:
+        train(cfg)
+    assert "last.ckpt" not in str(err.value)
+    assert not (Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt").exists()

@@ -192,9 +192,10 @@ def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(make_cfg, monkey
     cfg = make_cfg(
         "trainer.max_epochs=30", "trainer.check_val_every_n_epoch=1", "~callbacks.early_stopping"
     )
-    with pytest.raises(NonFiniteLossError, match="training loss is nan"):
+    with pytest.raises(NonFiniteLossError, match="training loss is nan") as err:
         train(cfg)
     last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    assert f"The last good checkpoint is {last} (resume with ckpt_path=last)" in str(err.value)
     state = torch.load(last, weights_only=True)["state_dict"]
     assert all(torch.isfinite(v).all() for v in state.values())
 
