@@ -125,8 +125,6 @@ def summary_table(results_dir: Path) -> str:
                 f"| {mean_std([r['test/error'] for r in runs], '.3f')} | {len(runs) or '—'} "
                 + _epochs_and_wall(runs)
             )
-    from egnn.data.qm9.targets import TARGETS
-
     for experiment, budget in (("qm9", "full protocol"), ("qm9_cpu", "CPU budget")):
         runs_of = defaultdict(list)
         for runs in load_records(results_dir, experiment).values():
@@ -134,7 +132,7 @@ def summary_table(results_dir: Path) -> str:
                 runs_of[run["target"]].append(run)
         for target, runs in runs_of.items():
             lines.append(
-                f"| QM9 (Table 4), {budget}, {target} MAE ({TARGETS[target].unit}) | EGNN "
+                f"| QM9 (Table 4), {budget}, {target} MAE ({paper.QM9_UNITS[target]}) | EGNN "
                 f"| {paper.QM9[target]} | {mean_std([r['test/mae'] for r in runs], '.4g')} "
                 f"| {len(runs)} " + _epochs_and_wall(runs)
             )
