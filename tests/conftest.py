@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ["WANDB_MODE"] = "offline"
@@ -85,3 +87,54 @@ def qm9_data_dir(tmp_path_factory) -> Path:
     data_dir = tmp_path_factory.mktemp("qm9data")
     load_qm9(data_dir)
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def trained_linear_run(tmp_path_factory, nbody_data_dir) -> tuple[DictConfig, dict]:
+    """A finished tiny N-body run (linear model, a few batches): its config and metrics. Tests
+    that damage or resume it work on copies of its folder."""
+    from egnn.run.train import train
+
+    cfg = compose_config(
+        [
+            "experiment=nbody",
+            f"paths.data_dir={nbody_data_dir}",
+            "data.dataset=tiny",
+            "data.n_train=100",
+            "model=nbody_linear",
+            "debug=limit",
+            "trainer.enable_progress_bar=false",
+            "forward_time.enabled=false",
+        ],
+        tmp_path_factory.mktemp("trained"),
+    )
+    metrics = train(cfg)
+    GlobalHydra.instance().clear()
+    return cfg, metrics
+
+
+def run_entry_point(script: str, *args: str, full_error: bool = False):
+    """``python <script> <args>`` from the repository root with one thread; returns the
+    completed process (``HYDRA_FULL_ERROR`` set only when ``full_error``)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    if full_error:
+        env["HYDRA_FULL_ERROR"] = "1"
+    return subprocess.run(
+        [sys.executable, script, *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def single_error_line(result) -> str:
+    """The one ERROR line of a refused command, after checking exit code 2 and no traceback."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    errors = [line for line in output.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, output
+    assert "Traceback" not in output, output
+    return errors[0]

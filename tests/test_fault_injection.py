@@ -30,7 +30,13 @@ from egnn.run.checkpoints import read_checkpoint
 from egnn.run.evaluate import evaluate
 from egnn.run.train import train
 
-from .conftest import PACKAGE_DIR, REPO_ROOT, compose_config
+from .conftest import (
+    PACKAGE_DIR,
+    REPO_ROOT,
+    compose_config,
+    run_entry_point,
+    single_error_line,
+)
 
 
 def flip_bit(path: Path, where: float = 0.5) -> None:
@@ -60,27 +66,10 @@ FAULTS = {"bit_flip": flip_bit, "truncated": truncate, "garbage": garble}
 # --- checkpoints -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, nbody_data_dir):
-    """A finished tiny N-body run: (config, metrics)."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    cfg = compose_config(
-        [
-            "experiment=nbody",
-            f"paths.data_dir={nbody_data_dir}",
-            "data.dataset=tiny",
-            "data.n_train=100",
-            "model=nbody_linear",
-            "debug=limit",
-            "trainer.enable_progress_bar=false",
-            "forward_time.enabled=false",
-        ],
-        tmp_path_factory.mktemp("trained"),
-    )
-    metrics = train(cfg)
-    GlobalHydra.instance().clear()
-    return cfg, metrics
+@pytest.fixture
+def trained(trained_linear_run):
+    """The shared tiny N-body run: (config, metrics)."""
+    return trained_linear_run
 
 
 def _damaged_run_copy(trained, tmp_path: Path, fault: str) -> Path:
@@ -311,22 +300,10 @@ def test_pretrained_checkpoints_ship_with_checksums():
 
 
 def test_resume_with_nothing_to_resume_is_one_line(tmp_path):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env.pop("HYDRA_FULL_ERROR", None)
-    result = subprocess.run(
-        [sys.executable, "train.py", "experiment=nbody", "ckpt_path=last"]
-        + [f"paths.log_dir={tmp_path}"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_entry_point(
+        "train.py", "experiment=nbody", "ckpt_path=last", f"paths.log_dir={tmp_path}"
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 2, output
-    errors = [line for line in output.splitlines() if "ERROR" in line]
-    assert len(errors) == 1 and "ckpt_path=last: nothing to resume" in errors[0], output
-    assert "Traceback" not in output
+    assert "ckpt_path=last: nothing to resume" in single_error_line(result)
 
 
 # --- records ---------------------------------------------------------------------------------

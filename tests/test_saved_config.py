@@ -3,9 +3,6 @@ side effect, and only the project's own classes are built from a saved config.""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,33 +18,15 @@ from egnn.run.saved_config import (
     is_allowed_target,
     load_saved_config,
 )
-from egnn.run.train import train
 from egnn.tasks.optim import build_optimizer, build_scheduler
 
-from .conftest import EXPERIMENTS, REPO_ROOT, compose_config
+from .conftest import EXPERIMENTS, compose_config, run_entry_point, single_error_line
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory, nbody_data_dir) -> Path:
-    """A finished tiny N-body run folder (linear model): its best checkpoint and saved config."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    cfg = compose_config(
-        [
-            "experiment=nbody",
-            f"paths.data_dir={nbody_data_dir}",
-            "data.dataset=tiny",
-            "data.n_train=100",
-            "model=nbody_linear",
-            "debug=limit",
-            "trainer.enable_progress_bar=false",
-            "forward_time.enabled=false",
-        ],
-        tmp_path_factory.mktemp("trained"),
-    )
-    metrics = train(cfg)
-    GlobalHydra.instance().clear()
-    return Path(metrics["best_checkpoint"])
+@pytest.fixture
+def trained_run(trained_linear_run) -> Path:
+    """The best checkpoint of the shared tiny run (its folder holds the saved config)."""
+    return Path(trained_linear_run[1]["best_checkpoint"])
 
 
 def _planted_copy(ckpt: Path, tmp_path: Path, edit) -> Path:
@@ -137,27 +116,16 @@ def test_eval_command_refuses_payload_in_one_line(trained_run, tmp_path, nbody_d
         config["data"] = _payload(marker)
 
     ckpt = _planted_copy(trained_run, tmp_path, plant)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HYDRA_FULL_ERROR": "0"}
-    result = subprocess.run(
-        [
-            sys.executable,
+    error = single_error_line(
+        run_entry_point(
             "eval.py",
             f"ckpt_path={ckpt}",
             f"paths.data_dir={nbody_data_dir}",
             f"paths.log_dir={tmp_path / 'logs'}",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        )
     )
-    assert result.returncode == 2
-    errors = [line for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line]
-    assert len(errors) == 1, result.stdout + result.stderr
-    assert "refusing _target_ 'pathlib.Path.touch' at data._target_" in errors[0]
-    assert str(ckpt.parent.parent / "config_resolved.yaml") in errors[0]
-    assert "Traceback" not in result.stderr
+    assert "refusing _target_ 'pathlib.Path.touch' at data._target_" in error
+    assert str(ckpt.parent.parent / "config_resolved.yaml") in error
     assert not marker.exists()
 
 

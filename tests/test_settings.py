@@ -7,9 +7,6 @@ The settings are derived from the composed configs, so a new numeric setting wit
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +21,13 @@ from egnn.run.settings import (
     rule_for,
 )
 
-from .conftest import CONFIG_DIR, EXPERIMENTS, REPO_ROOT, compose_config
+from .conftest import (
+    CONFIG_DIR,
+    EXPERIMENTS,
+    compose_config,
+    run_entry_point,
+    single_error_line,
+)
 
 MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
 
@@ -152,33 +155,17 @@ def test_time_budget_format(tmp_path):
     ],
 )
 def test_train_command_exits_2_with_one_line(override, expected, tmp_path):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env.pop("HYDRA_FULL_ERROR", None)
-    result = subprocess.run(
-        [sys.executable, "train.py", "experiment=nbody", override, f"paths.log_dir={tmp_path}"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 2, output
-    errors = [line for line in output.splitlines() if "ERROR" in line]
-    assert len(errors) == 1 and expected in errors[0], output
-    assert "Traceback" not in output
+    result = run_entry_point("train.py", "experiment=nbody", override, f"paths.log_dir={tmp_path}")
+    assert expected in single_error_line(result)
 
 
 def test_full_traceback_on_request(tmp_path):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HYDRA_FULL_ERROR": "1"}
-    result = subprocess.run(
-        [sys.executable, "train.py", "experiment=nbody", "trainer.max_epochs=0"]
-        + [f"paths.log_dir={tmp_path}"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_entry_point(
+        "train.py",
+        "experiment=nbody",
+        "trainer.max_epochs=0",
+        f"paths.log_dir={tmp_path}",
+        full_error=True,
     )
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "trainer.max_epochs=0" in result.stderr

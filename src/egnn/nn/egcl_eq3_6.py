@@ -71,7 +71,63 @@ def pair_linear(
     return torch.addmm(bias, edge_scalars, weight[:, 2 * nf :].t()) + gathered
 
 
-class EGCL(nn.Module):
+class MessageNodeMLPs(nn.Module):
+    r"""The invariant half of the EGCL, shared with the GNN baseline's layer: the message MLP
+    :math:`\phi_e` on :math:`[h_i, h_j, s_{ij}]` (eq. 3), the optional edge gate (eq. 8), and the
+    node update :math:`h_i' = h_i + \phi_h(h_i, \sum_j m_{ij})` (eqs. 5, 6).
+
+    Args:
+        hidden_nf: node feature size F (output, and input unless ``in_nf`` is given).
+        scalar_nf: size S of the per-edge scalars :math:`s_{ij}` fed to :math:`\phi_e`.
+        act: activation module class.
+        residual: add :math:`h_i` in the node update (needs ``in_nf == hidden_nf``).
+        attention: gate messages by :math:`\sigma(\mathrm{Linear}(m_{ij}))`.
+        in_nf: input node feature size F_in (default F).
+
+    Shapes:
+        h: [N, F_in]; edge_index: [2, E]; scalars: [E, S] (None when S = 0); messages [E, F].
+    """
+
+    def __init__(
+        self,
+        hidden_nf: int,
+        scalar_nf: int,
+        act: type[nn.Module] = nn.SiLU,
+        residual: bool = True,
+        attention: bool = False,
+        in_nf: int | None = None,
+    ) -> None:
+        super().__init__()
+        in_nf = hidden_nf if in_nf is None else in_nf
+        if residual and in_nf != hidden_nf:
+            raise ValueError(
+                f"residual=True adds the input to the output, so it needs in_nf == hidden_nf;"
+                f" got in_nf={in_nf}, hidden_nf={hidden_nf}"
+            )
+        self.residual = residual
+        self.edge_mlp = nn.Sequential(
+            nn.Linear(2 * in_nf + scalar_nf, hidden_nf),
+            act(),
+            nn.Linear(hidden_nf, hidden_nf),
+            act(),
+        )
+        self.att_mlp = nn.Sequential(nn.Linear(hidden_nf, 1), nn.Sigmoid()) if attention else None
+        self.node_mlp = nn.Sequential(
+            nn.Linear(in_nf + hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, hidden_nf)
+        )
+
+    def messages(self, h: Tensor, edge_index: Tensor, scalars: Tensor | None) -> Tensor:
+        """Messages :math:`m_{ij}` (eq. 3, gated by eq. 8 with attention). Returns [E, F]."""
+        m = self.edge_mlp[1:](pair_linear(self.edge_mlp[0], h, edge_index, scalars))
+        return m * self.att_mlp(m) if self.att_mlp is not None else m
+
+    def node_model(self, h: Tensor, edge_index: Tensor, m: Tensor) -> Tensor:
+        r""":math:`h_i' = h_i + \phi_h(h_i, m_i)` with :math:`m_i = \sum_j m_{ij}` (eqs. 5, 6). Returns [N, F]."""
+        out = self.node_mlp(torch.cat([h, segment_sum(m, edge_index[0], h.shape[0])], dim=1))
+        return h + out if self.residual else out
+
+
+class EGCL(MessageNodeMLPs):
     r"""E(n) equivariant graph convolutional layer.
 
     For every directed edge (i receives from j), with :math:`d_{ij} = \|x_i - x_j\|^2`:
@@ -151,25 +207,8 @@ class EGCL(nn.Module):
                 f"velocity=True reads the input features with a width-{hidden_nf} MLP, so it needs"
                 f" in_nf == hidden_nf; got in_nf={in_nf}"
             )
-        super().__init__()
-        in_nf = hidden_nf if in_nf is None else in_nf
-        if residual and in_nf != hidden_nf:
-            raise ValueError(
-                f"residual=True adds the input to the output, so it needs in_nf == hidden_nf;"
-                f" got in_nf={in_nf}, hidden_nf={hidden_nf}"
-            )
-        self.residual = residual
         # phi_e (eq. 3) on [h_i, h_j, d_ij, a_ij]; the edge gate phi_inf (eq. 8); phi_h (eq. 6).
-        self.edge_mlp = nn.Sequential(
-            nn.Linear(2 * in_nf + 1 + edge_attr_nf, hidden_nf),
-            act(),
-            nn.Linear(hidden_nf, hidden_nf),
-            act(),
-        )
-        self.att_mlp = nn.Sequential(nn.Linear(hidden_nf, 1), nn.Sigmoid()) if attention else None
-        self.node_mlp = nn.Sequential(
-            nn.Linear(in_nf + hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, hidden_nf)
-        )
+        super().__init__(hidden_nf, 1 + edge_attr_nf, act, residual, attention, in_nf)
         self.hidden_nf = hidden_nf
         self.edge_attr_nf = edge_attr_nf
         self.update_coords = update_coords
@@ -199,8 +238,7 @@ class EGCL(nn.Module):
     ) -> Tensor:
         """Messages :math:`m_{ij}` (eq. 3, gated by eq. 8 with attention). Returns [E, F]."""
         scalars = radial if edge_attr is None else torch.cat([radial, edge_attr], dim=1)
-        m = self.edge_mlp[1:](pair_linear(self.edge_mlp[0], h, edge_index, scalars))
-        return m * self.att_mlp(m) if self.att_mlp is not None else m
+        return self.messages(h, edge_index, scalars)
 
     def coord_model(
         self,
@@ -220,11 +258,6 @@ class EGCL(nn.Module):
         if self.coord_agg == "sum":
             return segment_sum(trans, edge_index[0], n_nodes)
         return segment_mean(trans, edge_index[0], n_nodes, count=coord_count)
-
-    def node_model(self, h: Tensor, edge_index: Tensor, m: Tensor) -> Tensor:
-        """:math:`h_i' = h_i + \\phi_h(h_i, m_i)` with :math:`m_i = \\sum_j m_{ij}` (eqs. 5, 6). Returns [N, F]."""
-        out = self.node_mlp(torch.cat([h, segment_sum(m, edge_index[0], h.shape[0])], dim=1))
-        return h + out if self.residual else out
 
     def forward(
         self,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
-from egnn.nn.egcl_eq3_6 import pair_linear
-from egnn.nn.segment import segment_sum
+from egnn.nn.egcl_eq3_6 import MessageNodeMLPs
 
 
-class GCL(nn.Module):
+class GCL(MessageNodeMLPs):
     r"""Graph convolutional layer: the EGCL without coordinates.
 
     .. math::
@@ -37,35 +35,10 @@ class GCL(nn.Module):
         attention: bool = False,
         in_nf: int | None = None,
     ) -> None:
-        super().__init__()
-        in_nf = hidden_nf if in_nf is None else in_nf
-        if residual and in_nf != hidden_nf:
-            raise ValueError(
-                f"residual=True adds the input to the output, so it needs in_nf == hidden_nf;"
-                f" got in_nf={in_nf}, hidden_nf={hidden_nf}"
-            )
-        self.residual = residual
-        self.edge_mlp = nn.Sequential(
-            nn.Linear(2 * in_nf + edge_attr_nf, hidden_nf),
-            act(),
-            nn.Linear(hidden_nf, hidden_nf),
-            act(),
-        )
-        self.att_mlp = nn.Sequential(nn.Linear(hidden_nf, 1), nn.Sigmoid()) if attention else None
-        self.node_mlp = nn.Sequential(
-            nn.Linear(in_nf + hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, hidden_nf)
-        )
-
-    def edge_model(self, h: Tensor, edge_index: Tensor, edge_attr: Tensor | None) -> Tensor:
-        m = self.edge_mlp[1:](pair_linear(self.edge_mlp[0], h, edge_index, edge_attr))
-        return m * self.att_mlp(m) if self.att_mlp is not None else m
-
-    def node_model(self, h: Tensor, edge_index: Tensor, m: Tensor) -> Tensor:
-        out = self.node_mlp(torch.cat([h, segment_sum(m, edge_index[0], h.shape[0])], dim=1))
-        return h + out if self.residual else out
+        super().__init__(hidden_nf, edge_attr_nf, act, residual, attention, in_nf)
 
     def forward(self, h: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None) -> Tensor:
-        return self.node_model(h, edge_index, self.edge_model(h, edge_index, edge_attr))
+        return self.node_model(h, edge_index, self.messages(h, edge_index, edge_attr))
 
 
 class GNN(nn.Module):
