@@ -3,6 +3,7 @@ The missing module is simulated (``sys.modules[name] = None`` makes it unimporta
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -94,15 +95,19 @@ def test_every_extra_is_declared_in_pyproject():
         require_extra("plots", "x")
 
 
-def test_the_report_without_matplotlib_is_one_line(without, tmp_path):
+def test_the_report_without_matplotlib_is_one_line(without, tmp_path, capsys):
+    from egnn.records.io import sealed
     from egnn.reporting.report import main as report_main
 
     without("matplotlib")
     results = tmp_path / "results" / "nbody_data_efficiency"
     results.mkdir(parents=True)
-    (results / "egnn-n100-seed0.json").write_text(
-        '{"experiment": "nbody_data_efficiency", "model": "egnn", "seed": 0, "n_train": 100,'
-        ' "command": "c", "git_commit": "g", "machine": "m", "test/mse": 0.01}'
-    )
-    with pytest.raises(SystemExit, match=r"^error: plotting needs the report extra: pip install"):
+    record = {"experiment": "nbody_data_efficiency", "model": "egnn", "seed": 0, "n_train": 100}
+    record.update({"command": "c", "git_commit": "g", "machine": "m", "test/mse": 0.01})
+    (results / "egnn-n100-seed0.json").write_text(json.dumps(sealed(record)))
+    with pytest.raises(SystemExit) as exit_info:
         report_main(["--results-dir", str(tmp_path / "results"), "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err
+    assert message.startswith("error: plotting needs the report extra: pip install")
+    assert message.count("\n") == 1
