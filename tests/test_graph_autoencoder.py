@@ -130,6 +130,19 @@ def test_metrics_on_a_hand_computed_example():
     assert out["f1"].item() == pytest.approx(4 / 6, rel=1e-6)
 
 
+def test_metrics_threshold_probabilities_not_logits_inside_0_1():
+    """Logits that all lie in [0, 1] are probabilities above 0.5, so every entry is predicted an
+    edge; read as probabilities themselves (the logits fed unconverted), three of four would flip."""
+    logits = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    target = torch.tensor([1.0, 1.0, 1.0, 0.0])
+    for metric in (AdjacencyMetrics(), AdjacencyMetrics(with_bce=False)):
+        metric.update(logits, target, torch.tensor([0, 0, 0, 0]), 1)
+        out = metric.compute()
+        assert out["error"].item() == pytest.approx(25.0, rel=1e-6)  # only the non-edge is wrong
+        assert out["f1"].item() == pytest.approx(6 / 7, rel=1e-6)  # tp 3, fp 1, fn 0
+        assert ("bce" in out) == metric.with_bce
+
+
 def test_baseline_predicts_no_edge():
     graphs = [np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]], dtype=np.uint8)]
     batch = collate_graphs(list(AdjacencyDataset(graphs)))
