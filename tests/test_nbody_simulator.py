@@ -132,6 +132,7 @@ def test_truncated_or_stale_cache_is_regenerated(tmp_path, caplog):
     assert load_split(tmp_path, "tiny", "valid")["pos"].shape[0] == 100
 
 
-def test_unknown_dataset_name():
+def test_unknown_dataset_name(tmp_path):
     with pytest.raises(ValueError, match="unknown N-body dataset 'huge'"):
-        ensure_dataset("unused", "huge")
+        ensure_dataset(tmp_path, "huge")
+    assert list(tmp_path.iterdir()) == []  # nothing made for a name that does not exist

@@ -104,6 +104,7 @@ def generate(data_dir: str | Path, name: str) -> float:
 def ensure_dataset(data_dir: str | Path, name: str) -> None:
     """Generate dataset ``name`` under ``data_dir`` unless a complete, current, intact cache is
     there. One process at a time: another one that needs the same dataset waits and reuses it."""
+    get_spec(name)  # an unknown name fails before any folder or lock file is made
     folder = split_path(data_dir, name, SPLITS[0]).parent
     with exclusive(folder, what=f"the N-body cache {folder}"):
         for split in SPLITS:
