@@ -18,14 +18,14 @@ import numpy as np
 import pytest
 import torch
 
-from egnn.run.checkpoints import read_checkpoint
 from egnn.data.graphs.dataset import load_split as load_graphs
 from egnn.data.graphs.dataset import split_path as graph_split_path
 from egnn.data.nbody.dataset import ensure_dataset, load_split, split_path
 from egnn.data.qm9.dataset import cache_path, load_qm9
 from egnn.errors import ConfigError
-from egnn.run.evaluate import evaluate
 from egnn.integrity import DamagedFileError, checksum_path, exclusive
+from egnn.run.checkpoints import read_checkpoint
+from egnn.run.evaluate import evaluate
 from egnn.run.train import train
 
 from .conftest import PACKAGE_DIR, REPO_ROOT, compose_config

@@ -21,8 +21,8 @@ from egnn.run.saved_config import (
     is_allowed_target,
     load_saved_config,
 )
-from egnn.tasks.optim import build_optimizer, build_scheduler
 from egnn.run.train import train
+from egnn.tasks.optim import build_optimizer, build_scheduler
 
 from .conftest import EXPERIMENTS, REPO_ROOT, compose_config
 
