@@ -155,7 +155,8 @@ def test_stop_label_reads_old_records_from_their_command():
     assert stop_label(odd) == "early stop"  # an unreadable budget is not an error
 
 
-def test_learning_curve_plot(tmp_path):
+def test_learning_curve_plot(tmp_path, monkeypatch):
+    from egnn.reporting import plots
     from egnn.reporting.plots import plot_learning_curve
 
     csv_path = tmp_path / "metrics.csv"
@@ -163,8 +164,26 @@ def test_learning_curve_plot(tmp_path):
         "epoch,step,train/loss,val/best_epoch,val/mae,val/mae_best\n"
         "0,10,,0,5.0,5.0\n0,10,1.0,,,\n1,20,,1,4.0,4.0\n1,20,0.8,,,\n"
     )
+    figures = []
+    save_figure = plots.save_figure
+
+    def keep_figure(fig, out, **kwargs):
+        figures.append(fig)
+        return save_figure(fig, out, **kwargs)
+
+    monkeypatch.setattr(plots, "save_figure", keep_figure)
     out = plot_learning_curve(csv_path, tmp_path / "curve.png", "homo", reference=1.0)
-    assert out.stat().st_size > 1000
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (fig,) = figures
+    ax_train, ax_val = fig.axes
+    # Training loss per epoch (the rows without a validation value); the validation metric (not
+    # its running best) per epoch; the paper's value as a dashed line.
+    assert ax_train.lines[0].get_xydata().tolist() == [[0, 1.0], [1, 0.8]]
+    assert ax_train.get_yscale() == "log" and ax_val.get_yscale() == "log"
+    ours, paper = ax_val.lines
+    assert ours.get_label() == "ours" and ours.get_xydata().tolist() == [[0, 5.0], [1, 4.0]]
+    assert paper.get_label() == "paper" and list(paper.get_ydata()) == [1.0, 1.0]
+    assert fig._suptitle.get_text() == "homo"
 
 
 def _ae_run(tmp_path, name, **fields):

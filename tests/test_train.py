@@ -164,8 +164,33 @@ def test_data_efficiency_experiment_evaluates_on_its_own_frames(tmp_path, nbody_
     assert abs(mse_of_frames(6, 8) - mse_of_frames(30, 40)) > 1e-2 * mse_of_frames(30, 40)
 
 
-def test_bf16_mixed_precision_trains(make_cfg):
-    metrics = train(make_cfg("debug=fdr", "trainer.precision=bf16-mixed"))
+@pytest.mark.parametrize(
+    ("precision", "dtype"), [("bf16-mixed", torch.bfloat16), ("32", torch.float32)]
+)
+def test_mixed_precision_runs_the_messages_in_its_dtype(make_cfg, monkeypatch, precision, dtype):
+    """Under bf16-mixed the edge MLP's matmuls run in bfloat16 in the training steps; the
+    coordinates stay float32. (The forward-time measurement after training runs outside it.)"""
+    from egnn.nn.egcl_eq3_6 import EGCL
+
+    seen = {"messages": set(), "coords": set()}
+    edge_model, forward = EGCL.edge_model, EGCL.forward
+
+    def recording_edge_model(self, *args, **kwargs):
+        m = edge_model(self, *args, **kwargs)
+        if self.training:
+            seen["messages"].add(m.dtype)
+        return m
+
+    def recording_forward(self, *args, **kwargs):
+        h, x = forward(self, *args, **kwargs)
+        if self.training:
+            seen["coords"].add(x.dtype)
+        return h, x
+
+    monkeypatch.setattr(EGCL, "edge_model", recording_edge_model)
+    monkeypatch.setattr(EGCL, "forward", recording_forward)
+    metrics = train(make_cfg("debug=fdr", f"trainer.precision={precision}"))
+    assert seen == {"messages": {dtype}, "coords": {torch.float32}}
     assert np.isfinite(metrics["test/mse"])
 
 
