@@ -76,3 +76,15 @@ def test_binary_mode_and_failure_leaves_target_untouched(tmp_path):
         raise RuntimeError("boom")
     assert path.read_bytes() == b"\x00\x01"
     assert [p.name for p in tmp_path.iterdir()] == ["blob.bin"]
+
+
+def test_failure_after_the_temporary_vanished_raises_the_original_error(tmp_path):
+    """Another process's cleanup may have removed the temporary: the writer's own error is what
+    the caller sees, not a FileNotFoundError from its cleanup."""
+    path = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError, match="disk full"), atomic_open(path, "w") as handle:
+        handle.write("partial")
+        (temporary,) = tmp_path.glob(".out.txt.*.tmp")
+        temporary.unlink()
+        raise RuntimeError("disk full")
+    assert list(tmp_path.iterdir()) == []

@@ -129,8 +129,14 @@ def test_initial_coordinate_updates_are_small():
 
 def test_no_output_projection_returns_hidden_features():
     net = EGNN(4, 16, None, in_edge_nf=2, n_layers=2).double()
-    h, _ = net(**make_inputs())
+    inputs = make_inputs()
+    h, _ = net(**inputs)
     assert h.shape == (15, 16)
+    # The last layer's features, unprojected.
+    seen = []
+    net.layers[-1].register_forward_hook(lambda module, args, out: seen.append(out[0]))
+    net(**inputs)
+    torch.testing.assert_close(h, seen[0])
 
 
 def test_zero_distance_gradients_are_finite():
@@ -191,10 +197,18 @@ def test_first_layer_without_embedding_reads_the_raw_features():
 
 
 def test_egcl_shapes_any_dimension():
-    layer = EGCL(8, edge_attr_nf=0)
+    torch.manual_seed(0)
+    layer = EGCL(8, edge_attr_nf=0, coord_clamp=None).double()
+    torch.nn.init.normal_(layer.coord_mlp[-1].weight, std=1.0)
     edge_index = fully_connected_edges(4, 2)
-    h, x = layer(torch.randn(8, 8), torch.randn(8, 5), edge_index)
+    h_in, x_in = torch.randn(8, 8, dtype=torch.float64), torch.randn(8, 5, dtype=torch.float64)
+    with torch.no_grad():
+        h, x = layer(h_in, x_in, edge_index)
+        no_attr = torch.zeros(edge_index.shape[1], 0, dtype=torch.float64)
+        h_ref, x_ref = _egcl_by_the_equations(layer, h_in, x_in, edge_index, no_attr, None)
     assert h.shape == (8, 8) and x.shape == (8, 5)
+    torch.testing.assert_close(h, h_ref)
+    torch.testing.assert_close(x, x_ref)
 
 
 def test_pair_linear_equals_concatenation():

@@ -628,12 +628,24 @@ def test_benchmark_table(tmp_path):
     assert "| dense | 25.00 ms | 0.80x (0.75-0.90 over 3 runs) |" in benchmark_table(tmp_path)
 
 
-def test_learning_curve_without_validation_rows(tmp_path):
-    from egnn.reporting.plots import plot_learning_curve
+def test_learning_curve_without_validation_rows(tmp_path, monkeypatch):
+    from egnn.reporting import plots
 
+    figures = []
+    save_figure = plots.save_figure
+    monkeypatch.setattr(
+        plots,
+        "save_figure",
+        lambda fig, out, **kw: figures.append(fig) or save_figure(fig, out, **kw),
+    )
     csv_path = tmp_path / "metrics.csv"
     csv_path.write_text("epoch,step,test/mse,train/loss\n9,300,0.01,\n9,301,,0.02\n")
-    assert plot_learning_curve(csv_path, tmp_path / "c.png", "t").stat().st_size > 1000
+    assert plots.plot_learning_curve(csv_path, tmp_path / "c.png", "t").is_file()
+    ax_train, ax_val = figures[0].axes
+    assert ax_train.lines[0].get_xydata().tolist() == [[9, 0.02]]
+    assert len(ax_val.lines) == 0 and [t.get_text() for t in ax_val.texts] == [
+        "no validation rows in this file"
+    ]
 
 
 def test_time_to_accuracy(tmp_path):
