@@ -5,9 +5,14 @@ from pathlib import Path
 
 import hydra
 import pytest
+import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
+from egnn.nn.autoencoder import AE_MODELS
+from egnn.nn.egcl_eq3_6 import EGCL
+from egnn.nn.nbody import NBODY_MODELS
+from egnn.nn.qm9 import QM9EGNN
 from egnn.run.run_dir import choose_run_dir
 from egnn.run.train import CONFIG_DIR, instantiate_dict
 
@@ -111,7 +116,31 @@ def test_model_configs_instantiate(model, tmp_path):
     experiment = {"qm9": "qm9", "ae": "ae_community", "nbody": "nbody"}[model.split("_")[0]]
     cfg = compose_config([f"experiment={experiment}", f"model={model}"], tmp_path)
     module = hydra.utils.instantiate(cfg.model)
-    assert module.hparams.net["name"] == cfg.model.net.name
+    net_cfg = cfg.model.net
+    # The network is the class its name stands for, built with the configured sizes.
+    task = model.split("_")[0]
+    if task == "qm9":
+        expected = QM9EGNN
+    else:
+        registry = NBODY_MODELS if task == "nbody" else AE_MODELS
+        entry = registry[net_cfg.name]
+        expected = entry if isinstance(entry, type) else entry()
+    assert type(module.net) is expected
+    widths = {m.out_features for m in module.net.modules() if isinstance(m, torch.nn.Linear)}
+    if "hidden_nf" in net_cfg and widths:
+        assert max(widths) == net_cfg.hidden_nf, widths
+    if "n_layers" in net_cfg and net_cfg.name == "egnn":
+        n_egcl = sum(isinstance(m, EGCL) for m in module.net.modules())
+        assert n_egcl == net_cfg.n_layers * net_cfg.get("members", 1)
+    # The optimizer is the configured one with the configured rates.
+    if cfg.model.get("optimizer") is not None and list(module.parameters()):
+        built = module.configure_optimizers()
+        optimizer = built["optimizer"] if isinstance(built, dict) else built
+        optimizer = optimizer[0] if isinstance(optimizer, list | tuple) else optimizer
+        assert type(optimizer).__name__ == cfg.model.optimizer._target_.rsplit(".", 1)[1]
+        group = optimizer.param_groups[0]
+        assert group["lr"] == pytest.approx(cfg.model.optimizer.lr)
+        assert group["weight_decay"] == pytest.approx(cfg.model.optimizer.weight_decay)
 
 
 def test_optuna_search_preset(tmp_path):

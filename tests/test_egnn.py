@@ -129,8 +129,14 @@ def test_initial_coordinate_updates_are_small():
 
 def test_no_output_projection_returns_hidden_features():
     net = EGNN(4, 16, None, in_edge_nf=2, n_layers=2).double()
-    h, _ = net(**make_inputs())
+    inputs = make_inputs()
+    h, _ = net(**inputs)
     assert h.shape == (15, 16)
+    # The last layer's features, unprojected.
+    seen = []
+    net.layers[-1].register_forward_hook(lambda module, args, out: seen.append(out[0]))
+    net(**inputs)
+    torch.testing.assert_close(h, seen[0])
 
 
 def test_zero_distance_gradients_are_finite():
@@ -191,10 +197,18 @@ def test_first_layer_without_embedding_reads_the_raw_features():
 
 
 def test_egcl_shapes_any_dimension():
-    layer = EGCL(8, edge_attr_nf=0)
+    torch.manual_seed(0)
+    layer = EGCL(8, edge_attr_nf=0, coord_clamp=None).double()
+    torch.nn.init.normal_(layer.coord_mlp[-1].weight, std=1.0)
     edge_index = fully_connected_edges(4, 2)
-    h, x = layer(torch.randn(8, 8), torch.randn(8, 5), edge_index)
+    h_in, x_in = torch.randn(8, 8, dtype=torch.float64), torch.randn(8, 5, dtype=torch.float64)
+    with torch.no_grad():
+        h, x = layer(h_in, x_in, edge_index)
+        no_attr = torch.zeros(edge_index.shape[1], 0, dtype=torch.float64)
+        h_ref, x_ref = _egcl_by_the_equations(layer, h_in, x_in, edge_index, no_attr, None)
     assert h.shape == (8, 8) and x.shape == (8, 5)
+    torch.testing.assert_close(h, h_ref)
+    torch.testing.assert_close(x, x_ref)
 
 
 def test_pair_linear_equals_concatenation():
@@ -237,3 +251,79 @@ def test_float16_autocast_refuses_distances_it_cannot_hold():
             net(h, x * 1e4, edge_index)
     with torch.autocast("cpu", dtype=torch.bfloat16):  # bfloat16 holds them: no refusal
         assert torch.isfinite(net(h, x * 1e4, edge_index)[1]).all()
+
+
+def _egcl_by_the_equations(layer, h, x, edge_index, edge_attr, vel):
+    """Eqs. 3-8 of the paper, one edge at a time, from the layer's own sub-networks."""
+    n = h.shape[0]
+    x_sum = torch.zeros_like(x)
+    m_sum = torch.zeros(n, layer.hidden_nf, dtype=h.dtype)
+    degree = torch.zeros(n, dtype=h.dtype)
+    for e, (i, j) in enumerate(edge_index.t().tolist()):
+        diff = x[i] - x[j]
+        d_ij = (diff * diff).sum()
+        m_ij = layer.edge_mlp(torch.cat([h[i], h[j], d_ij[None], edge_attr[e]]))  # eq. 3
+        if layer.att_mlp is not None:
+            m_ij = m_ij * layer.att_mlp(m_ij)  # eq. 8
+        if layer.normalize:
+            diff = diff / torch.sqrt(d_ij + layer.norm_eps)
+        phi_x = layer.coord_mlp(m_ij)
+        if layer.tanh:
+            phi_x = torch.tanh(phi_x) * layer.coord_range
+        x_sum[i] += diff * phi_x  # eq. 4: x_i - x_j, away from j for a positive phi_x
+        m_sum[i] += m_ij  # eq. 5
+        degree[i] += 1
+    c = 1.0 / degree[:, None] if layer.coord_agg == "mean" else 1.0
+    delta = c * x_sum
+    if layer.velocity:
+        delta = delta + layer.vel_mlp(h) * vel  # eq. 7
+    h_out = layer.node_mlp(torch.cat([h, m_sum], dim=1))  # eq. 6
+    return h + h_out if layer.residual else h_out, x + delta
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"attention": True, "coord_agg": "sum"},
+        {"velocity": True, "residual": True},
+        {"normalize": True, "tanh": True, "coord_range": 2.0, "residual": False},
+    ],
+    ids=lambda o: ",".join(o) or "default",
+)
+def test_egcl_follows_the_equations_edge_by_edge(options):
+    """Against a direct per-edge evaluation of eqs. 3-8: this catches what equivariance cannot,
+    e.g. x_j - x_i for x_i - x_j, or a sum where the mean belongs."""
+    torch.manual_seed(1)
+    layer = EGCL(6, edge_attr_nf=2, coord_clamp=None, **options).double().eval()
+    torch.nn.init.normal_(layer.coord_mlp[-1].weight, std=1.0)  # O(1) coordinate updates
+    inputs = make_inputs(n_nodes=4, n_graphs=2, in_nf=6, velocity=options.get("velocity", False))
+    inputs["edge_index"] = inputs["edge_index"][:, :-2]  # unequal degrees: mean != sum / const
+    inputs["edge_attr"] = inputs["edge_attr"][:-2]
+    with torch.no_grad():
+        h, x = layer(**inputs)
+        h_ref, x_ref = _egcl_by_the_equations(
+            layer,
+            inputs["h"],
+            inputs["x"],
+            inputs["edge_index"],
+            inputs["edge_attr"],
+            inputs.get("vel"),
+        )
+    assert (x - inputs["x"]).abs().max() > 0.1  # the coordinate update is not negligible
+    torch.testing.assert_close(h, h_ref)
+    torch.testing.assert_close(x, x_ref)
+
+
+def test_positive_coordinate_weight_pushes_nodes_apart():
+    """Two nodes, phi_x > 0 everywhere: each moves away from the other by C (x_i - x_j) phi_x."""
+    layer = EGCL(4).double().eval()
+    with torch.no_grad():
+        layer.coord_mlp[-1].weight.zero_()
+        layer.coord_mlp[-1].weight[0, 0] = 1.0
+        layer.coord_mlp[0].weight.zero_()
+        layer.coord_mlp[0].bias.fill_(1.0)  # phi_x = silu(1) on every edge
+        x = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]], dtype=torch.float64)
+        _, x_out = layer(torch.zeros(2, 4, dtype=torch.float64), x, fully_connected_edges(2, 1))
+    step = torch.nn.functional.silu(torch.tensor(1.0, dtype=torch.float64)).item()
+    torch.testing.assert_close(x_out, torch.tensor([[-step, 0, 0], [1 + step, 0, 0]]).double())

@@ -63,6 +63,31 @@ def test_frames_are_the_requested_ones(nbody_data_dir):
     torch.testing.assert_close(batch[K.CHARGES][:5, 0], torch.from_numpy(raw["charges"][0]).float())
 
 
+def test_evaluation_frames_differ_from_training_frames(nbody_data_dir):
+    """The data-efficiency setting: train on frames 6 -> 8, validate and test on frames 30 -> 40."""
+    dm = _dm(
+        nbody_data_dir,
+        n_train=50,
+        frame_in=6,
+        frame_out=8,
+        eval_dataset="tiny",
+        eval_frame_in=30,
+        eval_frame_out=40,
+    )
+    assert dm.eval_frames == (30, 40)
+    train = load_split(nbody_data_dir, "tiny", "train")
+    pos, vel, _, target = dm.splits["train"].tensors
+    torch.testing.assert_close(pos, torch.from_numpy(train["pos"][:50, 6]).float())
+    torch.testing.assert_close(vel, torch.from_numpy(train["vel"][:50, 6]).float())
+    torch.testing.assert_close(target, torch.from_numpy(train["pos"][:50, 8]).float())
+    for split in ("valid", "test"):
+        raw = load_split(nbody_data_dir, "tiny", split)
+        pos, vel, _, target = dm.splits[split].tensors
+        torch.testing.assert_close(pos, torch.from_numpy(raw["pos"][:, 30]).float())
+        torch.testing.assert_close(vel, torch.from_numpy(raw["vel"][:, 30]).float())
+        torch.testing.assert_close(target, torch.from_numpy(raw["pos"][:, 40]).float())
+
+
 def test_training_set_is_the_first_n_train(nbody_data_dir):
     dm = _dm(nbody_data_dir, n_train=10)
     raw = load_split(nbody_data_dir, "tiny", "train")
@@ -81,6 +106,9 @@ def test_training_set_is_the_first_n_train(nbody_data_dir):
         ({"frame_in": 40, "frame_out": 30}, "must satisfy 0 <= frame_in < frame_out < 41"),
         ({"frame_out": 41}, "frame_out=41"),
         ({"dataset": "nope"}, "unknown N-body dataset 'nope'"),
+        ({"eval_frame_in": 40}, "data.eval_frame_in=40 and data.eval_frame_out=40"),
+        ({"eval_frame_out": 41}, "eval_frame_out=41 must satisfy"),
+        ({"eval_dataset": "nope"}, "unknown N-body dataset 'nope'"),
     ],
 )
 def test_bad_arguments(kwargs, match):

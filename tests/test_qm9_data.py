@@ -43,28 +43,57 @@ def test_split_sizes_are_the_papers():
     assert np.array_equal(split["train"][:3], np.random.RandomState(0).permutation(130_831)[:3])
 
 
+# QM9 atom reference energies (hartree), per element; Cv's is 2.981 cal/mol K per atom.
+ATOMREF_HARTREE = {
+    "U0": {"H": -0.500273, "C": -37.846772, "N": -54.583861, "O": -75.064579, "F": -99.718730},
+    "U": {"H": -0.498857, "C": -37.845355, "N": -54.582445, "O": -75.063163, "F": -99.717314},
+    "H": {"H": -0.497912, "C": -37.844411, "N": -54.581501, "O": -75.062219, "F": -99.716370},
+    "G": {"H": -0.510927, "C": -37.861317, "N": -54.598897, "O": -75.079532, "F": -99.733544},
+}
+# Every target: its source column, the unit we report, and whether an atom reference is removed.
+SOURCE = {
+    "alpha": ("Polarizability_bohr3", "bohr^3"),
+    "gap": ("HOMO_LUMO_gap_au", "meV"),
+    "homo": ("HOMO_au", "meV"),
+    "lumo": ("LUMO_au", "meV"),
+    "mu": ("Dipole_debye", "D"),
+    "Cv": ("Heatcapacity_Cv_cal_mol_K", "cal/mol K"),
+    "G": ("GibbsFreeEnergy_298K_au", "meV"),
+    "H": ("Enthalphy_298K_au", "meV"),
+    "r2": ("R2_bohr2", "bohr^2"),
+    "U": ("InternalEnergy_298K_au", "meV"),
+    "U0": ("InternalEnergy_0K_au", "meV"),
+    "zpve": ("ZPVE_au", "meV"),
+}
+
+
+def _expected_targets(row: dict) -> dict[str, float]:
+    """Each target computed by hand from a CSV row: minus the atom references, then in its unit."""
+    elements = [e.strip(" '") for e in row["Elements"].strip("[]").split(",")]
+    expected = {}
+    for name, (column, unit) in SOURCE.items():
+        value = float(row[column])
+        if name in ATOMREF_HARTREE:
+            value -= sum(ATOMREF_HARTREE[name][e] for e in elements)
+        if name == "Cv":
+            value -= 2.981 * len(elements)
+        expected[name] = value * HARTREE_MEV if unit == "meV" else value
+    return expected
+
+
+def test_every_target_has_its_source_column_and_unit():
+    assert {name: (t.column, t.unit) for name, t in TARGETS.items()} == SOURCE
+
+
 @pytest.mark.parametrize("gdb_index", [1, 2, 3, 100])
 def test_targets_in_reported_units(qm9_data_dir, gdb_index):
-    """Values in meV etc. against a hand computation from the CSV row."""
+    """All 12 targets against a hand computation from the CSV row."""
     data = load_qm9(qm9_data_dir)
     m = int(np.searchsorted(data["index"].numpy(), gdb_index))
-    row = _csv_row(gdb_index)
-    elements = [e.strip(" '") for e in row["Elements"].strip("[]").split(",")]
-    u0_ref = {"H": -0.500273, "C": -37.846772, "N": -54.583861, "O": -75.064579, "F": -99.718730}
-    g_ref = {"H": -0.510927, "C": -37.861317, "N": -54.598897, "O": -75.079532, "F": -99.733544}
-    expected = {
-        "homo": float(row["HOMO_au"]) * HARTREE_MEV,
-        "gap": float(row["HOMO_LUMO_gap_au"]) * HARTREE_MEV,
-        "U0": (float(row["InternalEnergy_0K_au"]) - sum(u0_ref[e] for e in elements)) * HARTREE_MEV,
-        "G": (float(row["GibbsFreeEnergy_298K_au"]) - sum(g_ref[e] for e in elements))
-        * HARTREE_MEV,
-        "zpve": float(row["ZPVE_au"]) * HARTREE_MEV,
-        "Cv": float(row["Heatcapacity_Cv_cal_mol_K"]) - 2.981 * len(elements),
-        "mu": float(row["Dipole_debye"]),
-        "alpha": float(row["Polarizability_bohr3"]),
-        "r2": float(row["R2_bohr2"]),
-    }
+    assert int(data["index"][m]) == gdb_index
+    expected = _expected_targets(_csv_row(gdb_index))
     names = list(TARGETS)
+    assert sorted(expected) == sorted(names)
     for name, value in expected.items():
         assert data["targets"][m, names.index(name)].item() == pytest.approx(
             value, rel=1e-9, abs=1e-9

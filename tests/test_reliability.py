@@ -249,8 +249,27 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
-def test_gradient_clipping_option(make_cfg):
-    metrics = train(
-        make_cfg("debug=limit", "trainer.gradient_clip_val=0.5", "trainer.detect_anomaly=false")
-    )
-    assert np.isfinite(metrics["test/mse"])
+@pytest.mark.parametrize("clip", [1e-4, None])
+def test_gradient_clipping_option(make_cfg, monkeypatch, clip):
+    """The optimizer steps with gradients of total norm at most trainer.gradient_clip_val (here
+    far below the unclipped norms, so clipping acts at every step)."""
+    norms = []
+    adam_step = torch.optim.Adam.step
+
+    def recording_step(self, closure=None):
+        loss = closure() if closure is not None else None  # forward, backward, clipping
+        grads = [
+            p.grad for group in self.param_groups for p in group["params"] if p.grad is not None
+        ]
+        norms.append(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])).item())
+        adam_step(self)
+        return loss
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    option = f"trainer.gradient_clip_val={'null' if clip is None else clip}"
+    metrics = train(make_cfg("debug=limit", option, "trainer.detect_anomaly=false"))
+    assert len(norms) == 9 and np.isfinite(metrics["test/mse"])  # 3 epochs of 3 batches
+    if clip is None:
+        assert min(norms) > 100 * 1e-4  # what the clipped run must bring down
+    else:
+        assert norms == pytest.approx([clip] * 9, rel=1e-3)

@@ -156,7 +156,8 @@ def test_stop_label_reads_old_records_from_their_command():
     assert stop_label(odd) == "early stop"  # an unreadable budget is not an error
 
 
-def test_learning_curve_plot(tmp_path):
+def test_learning_curve_plot(tmp_path, monkeypatch):
+    from egnn.reporting import plots
     from egnn.reporting.plots import plot_learning_curve
 
     csv_path = tmp_path / "metrics.csv"
@@ -164,8 +165,26 @@ def test_learning_curve_plot(tmp_path):
         "epoch,step,train/loss,val/best_epoch,val/mae,val/mae_best\n"
         "0,10,,0,5.0,5.0\n0,10,1.0,,,\n1,20,,1,4.0,4.0\n1,20,0.8,,,\n"
     )
+    figures = []
+    save_figure = plots.save_figure
+
+    def keep_figure(fig, out, **kwargs):
+        figures.append(fig)
+        return save_figure(fig, out, **kwargs)
+
+    monkeypatch.setattr(plots, "save_figure", keep_figure)
     out = plot_learning_curve(csv_path, tmp_path / "curve.png", "homo", reference=1.0)
-    assert out.stat().st_size > 1000
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (fig,) = figures
+    ax_train, ax_val = fig.axes
+    # Training loss per epoch (the rows without a validation value); the validation metric (not
+    # its running best) per epoch; the paper's value as a dashed line.
+    assert ax_train.lines[0].get_xydata().tolist() == [[0, 1.0], [1, 0.8]]
+    assert ax_train.get_yscale() == "log" and ax_val.get_yscale() == "log"
+    ours, paper = ax_val.lines
+    assert ours.get_label() == "ours" and ours.get_xydata().tolist() == [[0, 5.0], [1, 4.0]]
+    assert paper.get_label() == "paper" and list(paper.get_ydata()) == [1.0, 1.0]
+    assert fig._suptitle.get_text() == "homo"
 
 
 def _ae_run(tmp_path, name, **fields):
@@ -612,12 +631,24 @@ def test_benchmark_table(tmp_path):
     assert "| dense | 25.00 ms | 0.80x (0.75-0.90 over 3 runs) |" in benchmark_table(tmp_path)
 
 
-def test_learning_curve_without_validation_rows(tmp_path):
-    from egnn.reporting.plots import plot_learning_curve
+def test_learning_curve_without_validation_rows(tmp_path, monkeypatch):
+    from egnn.reporting import plots
 
+    figures = []
+    save_figure = plots.save_figure
+    monkeypatch.setattr(
+        plots,
+        "save_figure",
+        lambda fig, out, **kw: figures.append(fig) or save_figure(fig, out, **kw),
+    )
     csv_path = tmp_path / "metrics.csv"
     csv_path.write_text("epoch,step,test/mse,train/loss\n9,300,0.01,\n9,301,,0.02\n")
-    assert plot_learning_curve(csv_path, tmp_path / "c.png", "t").stat().st_size > 1000
+    assert plots.plot_learning_curve(csv_path, tmp_path / "c.png", "t").is_file()
+    ax_train, ax_val = figures[0].axes
+    assert ax_train.lines[0].get_xydata().tolist() == [[9, 0.02]]
+    assert len(ax_val.lines) == 0 and [t.get_text() for t in ax_val.texts] == [
+        "no validation rows in this file"
+    ]
 
 
 def test_time_to_accuracy(tmp_path):

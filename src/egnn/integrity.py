@@ -94,8 +94,7 @@ def remove_orphan_temporaries(path: str | os.PathLike) -> int:
     return removed
 
 
-@contextlib.contextmanager
-def exclusive(path: str | os.PathLike, wait: bool = True, what: str = "") -> Iterator[None]:
+def _exclusive(path: str | os.PathLike, wait: bool = True, what: str = "") -> Iterator[None]:
     """Hold the lock ``<path>.lock`` for the block.
 
     ``wait``: block until the holder is done (logging once that we wait); otherwise raise
@@ -127,3 +126,8 @@ def exclusive(path: str | os.PathLike, wait: bool = True, what: str = "") -> Ite
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# Wrapped here rather than decorated, so that mutation testing (which skips decorated
+# functions) reaches the body.
+exclusive = contextlib.contextmanager(_exclusive)

@@ -74,6 +74,7 @@ class GraphDataModule(SplitDataModule):
 
     collate_fn = staticmethod(collate_graphs)
 
+    # pragma: no mutate start (save_hyperparameters reads the caller frame; mutmut would wrap it)
     def __init__(
         self,
         data_dir: str = "data",
@@ -91,6 +92,7 @@ class GraphDataModule(SplitDataModule):
         self.shuffle_seed = torch.initial_seed() if shuffle_seed is None else shuffle_seed
         self.splits: dict[str, AdjacencyDataset] = {}
 
+    # pragma: no mutate end
     @property
     def data_seed(self) -> dict[str, int]:
         source = self.spec.shared_split
