@@ -15,14 +15,19 @@ node, ``None`` for one graph):
 - :func:`knn_graph` ``(pos, k, batch, loop)``: each node receives from its k nearest nodes.
 
 Radius and kNN graphs use vesin's cell lists: time and memory grow with N + E, never N * N.
+:class:`GraphChoice` picks one of them by name (``fully_connected``, ``radius``, ``knn``), as the
+DataModules' ``graph`` option does.
 """
 
 from egnn.graphs.batch import batch_from_sizes, fully_connected, graph_sizes, num_graphs
+from egnn.graphs.choice import GRAPHS, GraphChoice
 from egnn.graphs.convention import RECEIVER, SENDER, from_pyg, to_pyg
 from egnn.graphs.knn import knn_graph
 from egnn.graphs.radius import periodic_radius_graph, radius_graph
 
 __all__ = [
+    "GRAPHS",
+    "GraphChoice",
     "RECEIVER",
     "SENDER",
     "batch_from_sizes",
