@@ -65,7 +65,9 @@ def fully_connected(batch: Tensor, loop: bool = False) -> Tensor:
         convention; :func:`egnn.graphs.to_pyg` converts). Edges are grouped by graph, then by
         receiver, then ordered by sender (order of the nodes within their graph).
     """
-    batch = check_batch(batch, batch.shape[0] if batch is not None else 0, batch.device)
+    if not isinstance(batch, torch.Tensor):
+        raise ValueError(f"batch must be a tensor [N] of graph indices, got {type(batch).__name__}")
+    batch = check_batch(batch, batch.shape[0], batch.device)
     order = torch.argsort(batch, stable=True)  # nodes of graph b are order[ptr[b] : ptr[b + 1]]
     sizes = graph_sizes(batch)
     ptr = torch.cumsum(sizes, 0) - sizes

@@ -47,15 +47,14 @@ def _initial_cutoffs(points: Tensor, batch: Tensor, n_graphs: int, k_per_graph: 
     active = extent > 1e-9 * scale[:, None]  # axes along which the graph is spread
     dims = active.sum(dim=1)
     volume = torch.where(active, extent, torch.ones_like(extent)).prod(dim=1)
-    sizes = graph_sizes(batch, n_graphs).to(points.dtype)
-    cutoffs = torch.ones(n_graphs, dtype=points.dtype, device=points.device)
-    for b in range(n_graphs):
-        d = int(dims[b])
-        if d == 0:  # one node, or all nodes at one point: any cutoff holds them all
-            continue
-        per_node = volume[b] / sizes[b] / _UNIT_BALL[d]  # ball volume per node / unit ball
-        guess = float((EXPECTED_NEIGHBOURS * (float(k_per_graph[b]) + 1.0) * per_node) ** (1.0 / d))
-        cutoffs[b] = min(guess, 1.0001 * float(diameter[b]))  # no need to look past the diameter
+    sizes = graph_sizes(batch, n_graphs).to(points.dtype).clamp(min=1.0)
+    spread = dims > 0  # graphs of one node, or of coincident nodes: any cutoff holds them all
+    exponent = 1.0 / dims.clamp(min=1).to(points.dtype)
+    ball = torch.tensor([1.0, *_UNIT_BALL.values()], dtype=points.dtype, device=points.device)
+    per_node = volume / sizes / ball[dims]  # ball volume per node / unit ball volume
+    guess = (EXPECTED_NEIGHBOURS * (k_per_graph.to(points.dtype) + 1.0) * per_node) ** exponent
+    guess = torch.minimum(guess, 1.0001 * diameter)  # no need to look past the diameter
+    cutoffs = torch.where(spread, guess, torch.ones_like(guess))
     return cutoffs
 
 
