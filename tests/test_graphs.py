@@ -192,6 +192,9 @@ def test_knn_graph_small_graphs_connect_everything():
         fully_connected(batch, loop=True)
     )
     assert knn_graph(torch.zeros(0, 3), 3).shape == (2, 0)
+    assert knn_graph(torch.zeros(1, 3), 3).shape == (2, 0)
+    assert knn_graph(torch.zeros(1, 3), 3, loop=True).tolist() == [[0], [0]]
+    assert knn_graph(torch.zeros(3, 2), 3, batch_from_sizes([1, 1, 1])).shape == (2, 0)
 
 
 def brute_periodic(pos, cell, pbc, r, loop):

@@ -76,3 +76,29 @@ def test_fast_dev_run_on_radius_graphs(make_cfg):
     cfg = make_cfg("debug=fdr", "data.graph=radius", "data.cutoff=2.0")
     metrics = train(cfg)
     assert metrics["test/mse"] > 0
+
+
+def test_qm9_fast_dev_run_with_a_5_angstrom_cutoff(tmp_path, qm9_data_dir):
+    from egnn.train import train
+
+    from .conftest import compose_config
+
+    overrides = [
+        "experiment=qm9",
+        f"paths.data_dir={qm9_data_dir}",
+        "debug=fdr",
+        "data.graph=radius",
+        "data.cutoff=5.0",
+        "model.net.hidden_nf=16",
+        "model.net.n_layers=2",
+        "forward_time.enabled=false",
+        "trainer.enable_progress_bar=false",
+    ]
+    metrics = train(compose_config(overrides, tmp_path))
+    assert torch.isfinite(torch.tensor(metrics["test/mae"]))
+    dm = QM9DataModule(data_dir=str(qm9_data_dir), graph="radius", cutoff=5.0, batch_size=8)
+    dm.setup("fit")
+    batch = next(iter(dm.val_dataloader()))
+    assert torch.equal(batch[K.EDGE_INDEX], radius_graph(batch[K.POS], 5.0, batch[K.BATCH]))
+    sizes = torch.bincount(batch[K.BATCH])
+    assert 0 < batch[K.EDGE_INDEX].shape[1] < int((sizes * (sizes - 1)).sum())

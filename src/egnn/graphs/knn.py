@@ -69,7 +69,9 @@ def _exact_chunked(
     receivers, senders, distances = [], [], []
     for start in range(0, queries.numel(), rows):
         chunk = queries[start : start + rows]
-        dist = torch.cdist(points[chunk], points[candidates])  # [C, n_b]
+        dist = torch.cdist(  # [C, n_b], differences, not the less precise matrix-product form
+            points[chunk], points[candidates], compute_mode="donot_use_mm_for_euclid_dist"
+        )
         if not loop:
             dist[chunk[:, None] == candidates[None, :]] = math.inf
         nearest, where = torch.topk(dist, k, dim=1, largest=False)
@@ -150,6 +152,8 @@ def knn_graph(pos: Tensor, k: int, batch: Tensor | None = None, loop: bool = Fal
     if bool(pending.any()):
         done.extend(_fallback(points, batch, pending, k_graph, loop))
 
+    if not done:  # only graphs of one node (and no self loops)
+        return torch.zeros(2, 0, dtype=torch.long, device=pos.device)
     receiver, sender, distance = (torch.cat(parts) for parts in zip(*done, strict=True))
     order = sort_by_receiver_then_distance(receiver, distance)
     return torch.stack([receiver[order], sender[order]]).to(pos.device)
