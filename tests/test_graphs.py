@@ -294,3 +294,17 @@ def test_periodic_shift_is_differentiable_in_the_cell():
 def test_bad_inputs_raise_one_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_graphs_import_neither_lightning_nor_hydra():
+    """egnn.graphs sits beside the pure-torch egnn.nn: torch, numpy and vesin only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, egnn.graphs; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'pytorch_lightning', 'lightning', 'hydra', 'omegaconf', 'torch_geometric'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
