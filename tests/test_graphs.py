@@ -3,6 +3,8 @@ batched clouds of varied sizes (empty graphs, single nodes, duplicate points; D 
 
 import itertools
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -298,9 +300,6 @@ def test_bad_inputs_raise_one_clear_error(call, message):
 
 def test_graphs_import_neither_lightning_nor_hydra():
     """egnn.graphs sits beside the pure-torch egnn.nn: torch, numpy and vesin only."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, egnn.graphs; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
