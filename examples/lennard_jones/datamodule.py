@@ -1,7 +1,8 @@
 """Dataset and DataModule of the example: Lennard-Jones clusters, generated from a seed.
 
-Each sample is a cluster of 8 to 40 atoms on a jittered cubic lattice (spacing 1.1 sigma, jitter
-0.08 sigma; in units of sigma) and its Lennard-Jones energy with the cutoff r_c = 2.5 sigma:
+Each sample is a cluster of 8 to 40 atoms on distinct sites of a 4 x 4 x 4 cubic lattice with the
+spacing of the pair minimum, 2^(1/6) sigma, each atom moved by Gaussian noise of 0.04 sigma per
+coordinate (lengths in units of sigma), and its Lennard-Jones energy with the cutoff 2.5 sigma:
 E = sum over pairs i < j with r_ij < r_c of 4 (r_ij^-12 - r_ij^-6) (epsilon = 1). The graph of a
 batch is the radius graph with the same cutoff, so every pair term is one edge of it.
 """
@@ -15,6 +16,8 @@ from torch.utils.data import DataLoader, Dataset
 from egnn.graphs import radius_graph
 
 CUTOFF = 2.5
+SPACING = 2.0 ** (1.0 / 6.0)  # the distance of the pair minimum
+JITTER = 0.04
 
 
 def lennard_jones_energy(pos: torch.Tensor, cutoff: float = CUTOFF) -> torch.Tensor:
@@ -25,11 +28,13 @@ def lennard_jones_energy(pos: torch.Tensor, cutoff: float = CUTOFF) -> torch.Ten
 
 
 def make_cluster(generator: torch.Generator, min_atoms: int, max_atoms: int) -> torch.Tensor:
-    """A cluster of min..max atoms on distinct sites of a jittered 4x4x4 cubic lattice. [n, 3]."""
+    """A cluster of min..max atoms on distinct sites of a jittered 4x4x4 cubic lattice. [n, 3].
+
+    The jitter keeps every pair farther than about 0.9 sigma, so no pair term explodes."""
     n = int(torch.randint(min_atoms, max_atoms + 1, (), generator=generator))
     grid = torch.stack(torch.meshgrid(*[torch.arange(4.0)] * 3, indexing="ij"), -1).reshape(-1, 3)
     sites = grid[torch.randperm(len(grid), generator=generator)[:n]]
-    return 1.1 * sites + 0.08 * torch.randn(n, 3, generator=generator)
+    return SPACING * sites + JITTER * torch.randn(n, 3, generator=generator)
 
 
 class ClusterDataset(Dataset):
