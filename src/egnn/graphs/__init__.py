@@ -14,7 +14,9 @@ node, ``None`` for one graph):
   boundary conditions, returning ``(edge_index, shift)``; the sender sits at ``pos[j] + shift``.
 - :func:`knn_graph` ``(pos, k, batch, loop)``: each node receives from its k nearest nodes.
 
-Radius and kNN graphs use vesin's cell lists: time and memory grow with N + E, never N * N.
+Radius and kNN graphs use vesin's cell lists: memory grows with N + E, never N * N, and so does
+the time of radius graphs (kNN graphs add, for each node short of k neighbours within the first
+cutoffs, a chunked exact search of its own graph; see :mod:`egnn.graphs.knn`).
 :class:`GraphChoice` picks one of them by name (``fully_connected``, ``radius``, ``knn``), as the
 DataModules' ``graph`` option does.
 """
