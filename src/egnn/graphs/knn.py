@@ -125,17 +125,19 @@ def knn_graph(pos: Tensor, k: int, batch: Tensor | None = None, loop: bool = Fal
         local_batch = torch.searchsorted(graphs, batch[nodes])
         packed = pack_graphs(scaled, local_batch, graphs.numel(), gap=1.0)
         receiver, sender, distance = cutoff_pairs(packed, 1.0, quantities="ijd")
-        receiver, sender = nodes[receiver], nodes[sender]
+        if nodes.numel() < n_nodes:  # local indices of this round -> indices of the batch
+            receiver, sender = nodes[receiver], nodes[sender]
         if loop:
             receiver, sender = torch.cat([receiver, nodes]), torch.cat([sender, nodes])
             distance = torch.cat([distance, distance.new_zeros(nodes.numel())])
         pairs = torch.bincount(batch[receiver], minlength=n_graphs)
         found = torch.bincount(receiver, minlength=n_nodes)
         complete = pending & (found >= k_node)
-        use = complete[receiver]
-        receiver, sender, distance = receiver[use], sender[use], distance[use]
+        # The k nearest of every receiver first (at most N * k edges), then only complete ones.
         keep = keep_nearest(receiver, distance, k_node, n_nodes, bound=1.0)
         receiver, sender = receiver[keep], sender[keep]
+        use = complete[receiver]
+        receiver, sender = receiver[use], sender[use]
         done.append((receiver, sender, (points[receiver] - points[sender]).norm(dim=1)))
         pending = pending & ~complete
         # Graphs with many short nodes are queried again with twice the cutoff (about 8x the
@@ -154,6 +156,8 @@ def knn_graph(pos: Tensor, k: int, batch: Tensor | None = None, loop: bool = Fal
 
     if not done:  # only graphs of one node (and no self loops)
         return torch.zeros(2, 0, dtype=torch.long, device=pos.device)
+    if len(done) == 1:  # one round, no fallback: already grouped by receiver, nearest first
+        return torch.stack(done[0][:2]).to(pos.device)
     receiver, sender, distance = (torch.cat(parts) for parts in zip(*done, strict=True))
     order = sort_by_receiver_then_distance(receiver, distance)
     return torch.stack([receiver[order], sender[order]]).to(pos.device)
