@@ -172,7 +172,9 @@ class EGCL(MessageNodeMLPs):
 
     Shapes:
         h: [N, F_in]; x: [N, D]; edge_index: [2, E]; edge_attr: [E, A]; vel: [N, D];
-        coord_count: [N, 1] (optional precomputed in-degree, clamped to >= 1).
+        coord_count: [N, 1] (optional precomputed in-degree, clamped to >= 1); edge_shift: [E, D]
+        (optional periodic image shift: the sender sits at ``x_j + edge_shift``, so
+        :math:`x_i - x_j` becomes :math:`x_i - x_j - \mathrm{shift}_{ij}`).
         Returns h' [N, F] and x' [N, D].
     """
 
@@ -267,9 +269,12 @@ class EGCL(MessageNodeMLPs):
         edge_attr: Tensor | None = None,
         vel: Tensor | None = None,
         coord_count: Tensor | None = None,
+        edge_shift: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         row, col = edge_index[0], edge_index[1]
         coord_diff = x.index_select(0, row) - x.index_select(0, col)
+        if edge_shift is not None:
+            coord_diff = coord_diff - edge_shift
         radial = (coord_diff * coord_diff).sum(dim=1, keepdim=True)
         check_half_precision_range(radial)
         m = self.message_dropout(self.edge_model(h, edge_index, radial, edge_attr))

@@ -41,7 +41,9 @@ class EGNN(nn.Module):
 
     Shapes:
         h: [N, in_node_nf]; x: [N, D] for any D; edge_index: [2, E] int64, row 0 the receiver i,
-        row 1 the sender j; edge_attr: [E, in_edge_nf]; vel: [N, D].
+        row 1 the sender j (any graph: :mod:`egnn.graphs` builds fully connected, radius, kNN and
+        periodic ones); edge_attr: [E, in_edge_nf]; vel: [N, D]; edge_shift: [E, D] periodic image
+        shifts from :func:`egnn.graphs.periodic_radius_graph` (the sender at ``x_j + shift``).
         Returns h_out [N, out_node_nf] (or [N, F]) and x_out [N, D].
     """
 
@@ -142,15 +144,28 @@ class EGNN(nn.Module):
         edge_index: Tensor,
         edge_attr: Tensor | None = None,
         vel: Tensor | None = None,
+        edge_shift: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         self._check_inputs(h, x, edge_index, edge_attr, vel)
+        if edge_shift is not None and edge_shift.shape != (edge_index.shape[1], x.shape[1]):
+            raise ValueError(
+                f"edge_shift must have shape [E={edge_index.shape[1]}, D={x.shape[1]}], got {list(edge_shift.shape)}"
+            )
         if self.in_edge_nf == 0:
             edge_attr = None
         coord_count = segment_count(edge_index[0], x.shape[0], x.dtype)
         if self.embedding_in is not None:
             h = self.embedding_in(h)
         for layer in self.layers:
-            h, x = layer(h, x, edge_index, edge_attr=edge_attr, vel=vel, coord_count=coord_count)
+            h, x = layer(
+                h,
+                x,
+                edge_index,
+                edge_attr=edge_attr,
+                vel=vel,
+                coord_count=coord_count,
+                edge_shift=edge_shift,
+            )
             if self.coord_decay:
                 x = x - self.coord_decay * x
         if self.embedding_out is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 import torch
@@ -12,6 +12,7 @@ from egnn.data import keys as K
 from egnn.data.base import SplitDataModule
 from egnn.data.nbody.dataset import SPLITS, ensure_dataset, get_spec, load_split
 from egnn.errors import ConfigError
+from egnn.graphs import GraphChoice
 from egnn.nn.graph import fully_connected_edges
 
 
@@ -41,32 +42,49 @@ class SystemsDataset(TensorDataset):
         return StackedSamples(tensor.index_select(0, index) for tensor in self.tensors)
 
 
-def collate_systems(samples: list[tuple[torch.Tensor, ...]] | StackedSamples) -> dict:
+def collate_systems(
+    samples: list[tuple[torch.Tensor, ...]] | StackedSamples, graph: GraphChoice | None = None
+) -> dict:
     """Stack systems into one disjoint-union graph.
 
     Each sample is ``(pos [n, D], vel [n, D], charges [n, 1], target_pos [n, D])``, or ``samples``
     is a :class:`StackedSamples` of the same fields stacked over the batch; the batch holds the
-    keys of :mod:`egnn.data.keys` with N = B * n nodes and fully connected edges per system.
+    keys of :mod:`egnn.data.keys` with N = B * n nodes and fully connected edges per system, or
+    the edges of ``graph`` (radius or kNN, built from the input positions).
     """
     if isinstance(samples, StackedSamples):
         pos, vel, charges, target = samples
     else:
         pos, vel, charges, target = (torch.stack(field) for field in zip(*samples, strict=True))
     n_graphs, n_nodes = pos.shape[:2]
+    batch = _graph_of_node(n_nodes, n_graphs)
+    flat_pos = pos.reshape(n_graphs * n_nodes, -1)
+    if graph is None or graph.kind == "fully_connected":
+        edges = _edges(n_nodes, n_graphs)
+    else:
+        edges = graph(flat_pos, batch)
     return {
-        K.POS: pos.reshape(n_graphs * n_nodes, -1),
+        K.POS: flat_pos,
         K.VEL: vel.reshape(n_graphs * n_nodes, -1),
         K.CHARGES: charges.reshape(n_graphs * n_nodes, 1),
         K.TARGET_POS: target.reshape(n_graphs * n_nodes, -1),
-        K.EDGE_INDEX: _edges(n_nodes, n_graphs),
-        K.BATCH: _graph_of_node(n_nodes, n_graphs),
+        K.EDGE_INDEX: edges,
+        K.BATCH: batch,
         K.NUM_GRAPHS: n_graphs,
     }
 
 
+def graph_choice(graph: str, cutoff: float | None, k: int | None) -> GraphChoice:
+    """The ``data.graph`` option validated (a :class:`~egnn.errors.ConfigError` otherwise)."""
+    try:
+        return GraphChoice(graph, cutoff=cutoff, k=k)
+    except ValueError as error:
+        raise ConfigError(f"data.{error}") from None
+
+
 class NBodyDataModule(SplitDataModule):
     """Charged-particle systems: input (positions, velocities) at ``frame_in``, target positions at
-    ``frame_out``; fully connected graphs of n particles.
+    ``frame_out``; fully connected graphs of n particles (or radius / kNN graphs).
 
     Args:
         data_dir: cache folder of the generated datasets.
@@ -80,6 +98,11 @@ class NBodyDataModule(SplitDataModule):
         num_workers: DataLoader workers.
         shuffle_seed: seed of the training order (epoch k's order depends on it and k only);
             default: torch's initial seed (the run's seed after ``seed_everything``).
+        graph: ``fully_connected`` (the paper's), ``radius`` (needs ``cutoff``) or ``knn`` (needs
+            ``k``): the edges of each system, built from its input positions
+            (:class:`egnn.graphs.GraphChoice`).
+        cutoff: radius of ``radius`` graphs, in the units of the positions.
+        k: neighbours per particle of ``knn`` graphs.
 
     Batches (see :func:`collate_systems`): pos, vel, target_pos [N, 3]; charges [N, 1];
     edge_index [2, E]; batch [N]; num_graphs B.
@@ -102,9 +125,15 @@ class NBodyDataModule(SplitDataModule):
         eval_frame_out: int | None = None,
         num_workers: int = 0,
         shuffle_seed: int | None = None,
+        graph: str = "fully_connected",
+        cutoff: float | None = None,
+        k: int | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)
+        self.graph = graph_choice(graph, cutoff, k)
+        if self.graph.kind != "fully_connected":
+            self.collate_fn = partial(collate_systems, graph=self.graph)
         self.shuffle_seed = torch.initial_seed() if shuffle_seed is None else shuffle_seed
         self.eval_dataset = eval_dataset or dataset
         self.eval_frames = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 import torch
@@ -10,10 +10,12 @@ from torch.utils.data import Dataset
 
 from egnn.data import keys as K
 from egnn.data.base import SplitDataModule
+from egnn.data.nbody.datamodule import graph_choice
 from egnn.data.qm9.dataset import load_qm9, split_indices
 from egnn.data.qm9.features import node_features
 from egnn.data.qm9.targets import TARGETS, check_target
 from egnn.errors import ConfigError
+from egnn.graphs import GraphChoice
 from egnn.nn.graph import fully_connected_edges
 
 
@@ -41,24 +43,30 @@ class MoleculeDataset(Dataset):
         return self.z[start : start + n], self.pos[start : start + n], self.targets[m]
 
 
-def collate_molecules(samples: list) -> dict:
-    """Disjoint union of molecules: each molecule's complete graph only (no padding).
+def collate_molecules(samples: list, graph: GraphChoice | None = None) -> dict:
+    """Disjoint union of molecules: each molecule's complete graph only (no padding), or the
+    edges of ``graph`` (for example a 5 Angstrom radius graph) within each molecule.
 
     Batch: z [N], node_attr [N, 15], pos [N, 3], edge_index [2, E], batch [N], target [B].
     """
     z, pos, target = zip(*samples, strict=True)
     sizes = [len(zi) for zi in z]
-    offsets = np.cumsum([0, *sizes[:-1]])
-    edges = torch.cat(
-        [_complete_graph(n) + int(o) for n, o in zip(sizes, offsets, strict=True)], dim=1
-    )
+    batch = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    pos_all = torch.cat(pos)
+    if graph is None or graph.kind == "fully_connected":
+        offsets = np.cumsum([0, *sizes[:-1]])
+        edges = torch.cat(
+            [_complete_graph(n) + int(o) for n, o in zip(sizes, offsets, strict=True)], dim=1
+        )
+    else:
+        edges = graph(pos_all, batch)
     z_all = torch.cat(z)
     return {
         K.ATOMIC_NUMBERS: z_all,
         K.NODE_ATTR: node_features(z_all),
-        K.POS: torch.cat(pos),
+        K.POS: pos_all,
         K.EDGE_INDEX: edges,
-        K.BATCH: torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes)),
+        K.BATCH: batch,
         K.NUM_GRAPHS: len(sizes),
         K.TARGET: torch.stack(target),
     }
@@ -74,6 +82,10 @@ class QM9DataModule(SplitDataModule):
         n_train: use only the first ``n_train`` molecules of the training split (None: all 100,000).
         num_workers: DataLoader workers.
         shuffle_seed: seed of the training order (default: torch's initial seed).
+        graph: ``fully_connected`` (the paper's), ``radius`` (needs ``cutoff``, in Angstrom; 5 is
+            the usual choice of SchNet, PaiNN and NequIP users) or ``knn`` (needs ``k``).
+        cutoff: radius of ``radius`` graphs in Angstrom.
+        k: neighbours per atom of ``knn`` graphs.
 
     ``data_stats`` (after ``setup``): target, unit, mean and mean absolute deviation of the target
     over the (used) training split, split sizes.
@@ -90,10 +102,16 @@ class QM9DataModule(SplitDataModule):
         n_train: int | None = None,
         num_workers: int = 0,
         shuffle_seed: int | None = None,
+        graph: str = "fully_connected",
+        cutoff: float | None = None,
+        k: int | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)
         check_target(target)
+        self.graph = graph_choice(graph, cutoff, k)
+        if self.graph.kind != "fully_connected":
+            self.collate_fn = partial(collate_molecules, graph=self.graph)
         if batch_size < 1:
             raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
         if n_train is not None and not 1 <= n_train <= 100_000:
