@@ -71,7 +71,7 @@ def test_bad_graph_options_fail_with_one_clear_line(options, message):
 
 
 def test_fast_dev_run_on_radius_graphs(make_cfg):
-    from egnn.train import train
+    from egnn.run.train import train
 
     cfg = make_cfg("debug=fdr", "data.graph=radius", "data.cutoff=2.0")
     metrics = train(cfg)
@@ -79,7 +79,7 @@ def test_fast_dev_run_on_radius_graphs(make_cfg):
 
 
 def test_qm9_fast_dev_run_with_a_5_angstrom_cutoff(tmp_path, qm9_data_dir):
-    from egnn.train import train
+    from egnn.run.train import train
 
     from .conftest import compose_config
 

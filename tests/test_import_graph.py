@@ -17,12 +17,14 @@ PACKAGE = Path(egnn.__file__).resolve().parent
 # included). base = the modules in BASE below and the bare package.
 LAYERS: dict[str, set[str]] = {
     "base": {"base"},
-    "nn": {"base", "nn"},  # pure torch
-    "data": {"base", "nn", "data"},
-    "tasks": {"base", "nn", "data", "tasks"},  # LightningModules
+    "graphs": {"base", "graphs"},  # graph builders: torch and vesin only
+    "nn": {"base", "graphs", "nn"},  # pure torch
+    "data": {"base", "graphs", "nn", "data"},
+    "pyg": {"base", "graphs", "nn", "data", "pyg"},  # optional: PyG batches and datasets in
+    "tasks": {"base", "graphs", "nn", "data", "tasks"},  # LightningModules
     "records": {"base", "records"},  # schema, name, read, write, validate
-    "testing": {"base", "nn", "testing"},  # the equivariance checker
-    "run": {"base", "nn", "data", "tasks", "records", "run"},  # train, eval, summaries
+    "testing": {"base", "graphs", "nn", "testing"},  # the equivariance checker
+    "run": {"base", "graphs", "nn", "data", "tasks", "records", "run"},  # train, eval, summaries
     "reporting": {"base", "records", "reporting"},  # optional: reads records only
 }
 BASE = {
