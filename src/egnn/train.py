@@ -69,6 +69,18 @@ def _train_time_s(trainer: pl.Trainer, this_process_s: float) -> float:
     return clocks[0].elapsed_s() if clocks else this_process_s
 
 
+def _contention(trainer: pl.Trainer) -> dict:
+    """What the :class:`WallClock` saw of the machine: ``train_cpu_s`` (this process's CPU time
+    over the training) and ``load_average_1min_median`` (sampled at its validations)."""
+    clocks = [c for c in trainer.callbacks if isinstance(c, WallClock)]
+    if not clocks:
+        return {}
+    return {
+        "train_cpu_s": clocks[0].cpu_s(),
+        "load_average_1min_median": clocks[0].load_average_median(),
+    }
+
+
 EARLY_STOPPING_REASONS = {
     EarlyStoppingReason.PATIENCE_EXHAUSTED: "early_stopping",
     EarlyStoppingReason.STOPPING_THRESHOLD: "stopping_threshold",
@@ -126,7 +138,8 @@ def run_metadata(
 ) -> dict:
     """What names a run in its metrics.json and record: experiment, model, the data choices that
     grids sweep, the data seeds, the passes over the test split, the draws averaged into each test
-    prediction and the training loss's input (graph autoencoder), the run folder and the machine."""
+    prediction and the training loss's input (graph autoencoder), the run folder, what ran beside
+    it (``beside``, as stated in the config) and the machine."""
     return {
         "experiment": cfg.task_name,
         "model": OmegaConf.select(cfg, "model.net.name"),
@@ -141,6 +154,7 @@ def run_metadata(
         "test_ensemble": getattr(model, "test_ensemble", None),
         "train_bce_input": getattr(model, "train_bce_input", None),
         "run_dir": str(output_dir),
+        "beside": cfg.get("beside"),
         "machine": machine(),
     }
 
@@ -188,6 +202,7 @@ def train(cfg: DictConfig) -> dict:
                 ) from err
             raise
         metrics["train_time_s"] = _train_time_s(trainer, time.perf_counter() - start)
+        metrics.update(_contention(trainer))
         restore_history(csv_path, history)
         if getattr(datamodule, "data_stats", None):
             atomic_write_json(output_dir / "data_stats.json", datamodule.data_stats)
