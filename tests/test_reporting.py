@@ -26,6 +26,9 @@ METRICS = {
     "best_epoch": 200,
     "epochs": 400,
     "train_time_s": 600.0,
+    "train_cpu_s": 450.0,
+    "load_average_1min_median": 2.5,
+    "beside": "one other training, one thread",
     "time_per_epoch_s": 1.5,
     "forward_time_s": 0.0135,
     "forward_time_threads": 1,
@@ -52,6 +55,9 @@ def test_records_and_table(tmp_path):
     assert record["test/mse"] == 0.0074 and record["git_commit"] == "abc"
     assert record["machine"] == "2 cores, no GPU, torch 2.13.0+cpu, 1 thread(s)"
     assert "run_dir" not in record  # records are portable
+    # What ran beside the run: as stated and as measured.
+    assert record["beside"] == "one other training, one thread"
+    assert record["train_cpu_s"] == 450.0 and record["load_average_1min_median"] == 2.5
     table = nbody_table(results)
     egnn_row = next(line for line in table.splitlines() if line.startswith("| EGNN |"))
     assert "0.0071" in egnn_row and "0.0072 ± 0.0003" in egnn_row and "| 2 |" in egnn_row

@@ -43,7 +43,7 @@ def test_fast_dev_run(make_cfg):
 
 
 def test_short_training_writes_run_folder(make_cfg):
-    cfg = make_cfg("debug=limit", "seed=null")
+    cfg = make_cfg("debug=limit", "seed=null", "beside=nothing_else")
     metrics = train(cfg)
     run_dir = Path(cfg.paths.output_dir)
     resolved = yaml.safe_load((run_dir / "config_resolved.yaml").read_text())
@@ -60,6 +60,21 @@ def test_short_training_writes_run_folder(make_cfg):
     times = [float(t) for t in clock if t != ""]
     assert len(times) == 3 and times == sorted(times) and times[0] > 0
     assert times[-1] <= metrics["train_time_s"]
+    # ... and the CPU time of the process over the same span (one thread: at most the wall time,
+    # up to timer resolution).
+    cpu = [
+        float(r["time/cpu_s"])
+        for r in read_rows(run_dir / "csv" / "metrics.csv")
+        if r["time/cpu_s"]
+    ]
+    assert len(cpu) == 3 and cpu == sorted(cpu) and cpu[0] > 0
+    assert cpu[-1] <= times[-1] * cfg.num_threads * 1.1 + 0.05
+    # What ran beside the run: as stated, and as measured (CPU time, load average).
+    assert metrics["beside"] == "nothing_else"
+    assert (
+        cpu[-1] <= metrics["train_cpu_s"] <= metrics["train_time_s"] * cfg.num_threads * 1.1 + 0.05
+    )
+    assert metrics["load_average_1min_median"] >= 0
 
 
 def test_egnn_learns_better_than_constant_motion(make_cfg, nbody_data_dir):

@@ -109,6 +109,7 @@ def run_metadata(
         "learn_decoder": OmegaConf.select(cfg, "model.net.learn_decoder"),
         "overrides": job_overrides(),
         "run_dir": str(output_dir),
+        "beside": cfg.get("beside"),
         "machine": machine(),
     }
 

@@ -74,6 +74,18 @@ def _train_time_s(trainer: pl.Trainer, this_process_s: float) -> float:
     return clocks[0].elapsed_s() if clocks else this_process_s
 
 
+def _contention(trainer: pl.Trainer) -> dict:
+    """What the :class:`WallClock` saw of the machine: ``train_cpu_s`` (this process's CPU time
+    over the training) and ``load_average_1min_median`` (sampled at its validations)."""
+    clocks = [c for c in trainer.callbacks if isinstance(c, WallClock)]
+    if not clocks:
+        return {}
+    return {
+        "train_cpu_s": clocks[0].cpu_s(),
+        "load_average_1min_median": clocks[0].load_average_median(),
+    }
+
+
 EARLY_STOPPING_REASONS = {
     EarlyStoppingReason.PATIENCE_EXHAUSTED: "early_stopping",
     EarlyStoppingReason.STOPPING_THRESHOLD: "stopping_threshold",
@@ -165,6 +177,7 @@ def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
                 ) from err
             raise
         metrics["train_time_s"] = _train_time_s(trainer, time.perf_counter() - start)
+        metrics.update(_contention(trainer))
         restore_history(csv_path, history)
         if getattr(datamodule, "data_stats", None):
             atomic_write_json(output_dir / "data_stats.json", datamodule.data_stats)
