@@ -186,3 +186,23 @@ def test_optimizer_from_checkpoint_hparams_is_a_torch_optimizer(target):
         {"_target_": "torch.optim.lr_scheduler.CosineAnnealingLR", "T_max": 3}, optimizer
     )
     assert isinstance(scheduler["scheduler"], torch.optim.lr_scheduler.CosineAnnealingLR)
+
+
+def test_classes_of_a_users_own_config_folder_are_trusted_when_given(tmp_path):
+    """A user's experiment (its config folder added with hydra.searchpath on the same command
+    line) names its own classes: those pass, and only while that folder is given."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from egnn.run.saved_config import config_targets, user_config_targets
+
+    from .conftest import REPO_ROOT
+
+    example = REPO_ROOT / "examples" / "lennard_jones" / "configs"
+    own = config_targets(example)
+    assert own and all(target.startswith("lennard_jones.") for target in own - ALLOWED_TARGETS)
+    (target,) = sorted(t for t in own if t.endswith("DataModule"))
+    assert not is_allowed_target(target)
+    compose_config([f"hydra.searchpath=[file://{example}]"], tmp_path)  # as the command line would
+    assert target in user_config_targets() and is_allowed_target(target, user_config_targets())
+    HydraConfig.instance().cfg = None
+    assert user_config_targets() == frozenset()

@@ -27,7 +27,7 @@ from egnn.run.common import (
 from egnn.run.provenance import command_line, git_commit
 from egnn.run.resolvers import register_resolvers
 from egnn.run.samples import write_samples
-from egnn.run.saved_config import allowed_class, load_saved_config
+from egnn.run.saved_config import allowed_class, load_saved_config, user_config_targets
 from egnn.run.settings import check_settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def saved_config(ckpt: Path, cfg: DictConfig) -> DictConfig:
     saved = ckpt.parent.parent / "config_resolved.yaml"
     if not saved.is_file():
         return cfg
-    run_cfg = load_saved_config(saved)
+    run_cfg = load_saved_config(saved, user_config_targets())
     with open_dict(run_cfg):
         run_cfg.paths = cfg.paths
         run_cfg.data.data_dir = cfg.paths.data_dir
@@ -69,7 +69,7 @@ def load_task(
     """The task module class named by the config (one of the project's own), restored from the
     checkpoint (weights only); ``overrides`` replace saved constructor arguments (e.g.
     ``{"test_draws": 10}``)."""
-    task_class = allowed_class(model_cfg._target_, ckpt)
+    task_class = allowed_class(model_cfg._target_, ckpt, user_config_targets())
     overrides = overrides or {}
     accepted = inspect.signature(task_class.__init__).parameters
     for name, value in overrides.items():
