@@ -7,11 +7,13 @@ fits, tests the best checkpoint, measures the forward time and writes ``metrics.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -22,12 +24,13 @@ from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.errors import ConfigError
 from egnn.integrity import exclusive
 from egnn.nn.compile import compile_module
-from egnn.run.callbacks import WallClock
+from egnn.run.callbacks import ProgressLine, ValidateBeforeStop, WallClock
 from egnn.run.checkpoints import ChecksummedCheckpointIO, checkpoint_model_name, read_checkpoint
 from egnn.run.common import (
     CONFIG_DIR,
     config_error_exit,
     instantiate_dict,
+    job_overrides,
     measure_forward_time,
     run_main,
     run_metadata,
@@ -36,8 +39,10 @@ from egnn.run.common import (
 from egnn.run.csv_history import restore_history, stash_history
 from egnn.run.provenance import command_line, git_commit
 from egnn.run.resolvers import register_resolvers
+from egnn.run.resume import SAVED_CONFIG, record_resume, resume_config
 from egnn.run.run_dir import CHECKPOINT_DIR, LAST_CHECKPOINT, resolve_checkpoint
 from egnn.run.settings import check_settings
+from egnn.run.wandb_run import fill_wandb_settings, finish_wandb_runs, start_wandb_runs
 from egnn.tasks.numerics import NonFiniteLossError
 
 log = logging.getLogger(__name__)
@@ -113,14 +118,20 @@ def train(cfg: DictConfig) -> dict:
         "command": command_line(),
         "git_commit": git_commit(),
     }  # at start: the code that runs
-    check_settings(cfg)
     output_dir = Path(cfg.paths.output_dir)
+    changed = None
+    if cfg.get("ckpt_path") and cfg.get("train", True) and (output_dir / SAVED_CONFIG).is_file():
+        cfg, changed = resume_config(cfg, output_dir, job_overrides())  # the run's own config
+    check_settings(cfg)
     with exclusive(output_dir / "train", wait=False, what=f"run folder {output_dir}"):
-        return _train_in(cfg, output_dir, provenance)
+        return _train_in(cfg, output_dir, provenance, changed)
 
 
-def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
-    """:func:`train` in ``output_dir``, which this process holds the lock of."""
+def _train_in(
+    cfg: DictConfig, output_dir: Path, provenance: dict, resume_changes: dict | None
+) -> dict:
+    """:func:`train` in ``output_dir``, which this process holds the lock of; ``resume_changes``
+    (None for a new run) are the harmless settings a resume changed."""
     torch.set_num_threads(int(cfg.num_threads))
     seed = choose_seed(cfg)
     pl.seed_everything(seed, workers=True)
@@ -128,20 +139,59 @@ def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
         resolve_checkpoint(cfg.get("ckpt_path"), output_dir) if cfg.get("train", True) else None
     )
     resumed_epoch = _resumed_epoch(ckpt_path, cfg) if ckpt_path else None  # intact, same model
-    atomic_write_text(output_dir / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    if resume_changes is None:  # a resume never rewrites the run's own config
+        atomic_write_text(output_dir / SAVED_CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
+    else:
+        entry = {
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "command": provenance["command"],
+            "git_commit": provenance["git_commit"],
+            "overrides": job_overrides(),
+            "checkpoint": ckpt_path,
+            "from_epoch": resumed_epoch,
+            "changed": {k: [old, new] for k, (old, new) in resume_changes.items()},
+        }
+        provenance = {**provenance, "resumes": record_resume(output_dir, entry)}
+        log.info("resuming %s with its own saved config; changed: %s", output_dir, entry["changed"])
 
     datamodule: pl.LightningDataModule = hydra.utils.instantiate(cfg.data)
     model: pl.LightningModule = hydra.utils.instantiate(cfg.model)
-    callbacks = instantiate_dict(cfg.get("callbacks"))
+    callbacks = [*instantiate_dict(cfg.get("callbacks")), ValidateBeforeStop()]
+    if not cfg.trainer.get("enable_progress_bar", True):  # files and pipes: one line per check
+        callbacks.append(ProgressLine(monitor=f"val/{getattr(model, 'val_metric', 'loss')}"))
+    fill_wandb_settings(cfg, job_type="train")
     loggers = instantiate_dict(cfg.get("logger"))
+    run = (datamodule, model, callbacks, loggers)
+    try:
+        metrics = _fit_and_test(cfg, output_dir, provenance, ckpt_path, resumed_epoch, *run)
+    except BaseException:  # one W&B run per job, finished even when the job fails
+        finish_wandb_runs(loggers, None, failed=True)
+        raise
+    finish_wandb_runs(loggers, metrics, failed=False)
+    return metrics
+
+
+def _fit_and_test(
+    cfg: DictConfig,
+    output_dir: Path,
+    provenance: dict,
+    ckpt_path: str | None,
+    resumed_epoch: int | None,
+    datamodule: pl.LightningDataModule,
+    model: pl.LightningModule,
+    callbacks: list,
+    loggers: list,
+) -> dict:
+    """Fit (or resume), test the best checkpoint, write metrics.json; returns its metrics."""
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer,
         callbacks=callbacks,
         logger=loggers or False,
         plugins=[ChecksummedCheckpointIO()],
     )
+    start_wandb_runs(loggers, cfg)
 
-    metrics: dict = {"seed": seed, "num_threads": torch.get_num_threads()}
+    metrics: dict = {"seed": int(cfg.seed), "num_threads": torch.get_num_threads()}
     metrics["compiled"] = bool(cfg.get("compile", False)) and compile_module(
         model.net, device=str(trainer.strategy.root_device)
     )
@@ -180,6 +230,7 @@ def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
     if cfg.get("test", True):
         trainer.test(model, datamodule=datamodule, ckpt_path=best_ckpt)
         metrics.update(test_metrics(trainer))
+        metrics["tested_epoch"] = _tested_epoch(best_ckpt, model)
     metrics.update(measure_forward_time(cfg, datamodule, model))
     metrics.update(
         {
@@ -196,6 +247,16 @@ def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
     return metrics
 
 
+def _tested_epoch(best_ckpt: str | None, model: pl.LightningModule) -> int | None:
+    """The (0-based) epoch whose weights the test measured: the best-validated checkpoint's, or
+    None when the test ran on weights that no validation chose (``train=false`` with no
+    checkpoint), which is logged as a warning."""
+    if best_ckpt is None:
+        log.warning("tested weights that no validation selected (no best checkpoint)")
+        return None
+    return int(getattr(model, "best_epoch", -1)) if getattr(model, "best_epoch", -1) >= 0 else None
+
+
 def _kept_checkpoint_note(output_dir: Path) -> str:
     """What a stopped run leaves to resume from, naming only files that exist."""
     last = output_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
@@ -204,12 +265,38 @@ def _kept_checkpoint_note(output_dir: Path) -> str:
     return "No checkpoint was written (no validation had finished)."
 
 
+def _sweeper_needs_value() -> bool:
+    """True when this job runs under a sweeper that optimises its return value (Optuna)."""
+    if not HydraConfig.initialized():
+        return False
+    return "optuna" in str(HydraConfig.get().sweeper.get("_target_", "")).lower()
+
+
+def sweep_objective(cfg: DictConfig, metrics: dict) -> float | None:
+    """The value returned to the sweeper: ``metrics[cfg.optimized_metric]`` as a float.
+
+    Under Optuna a trial without a finite value would end the study later with Optuna's own
+    "No trials are completed yet"; instead the sweep stops at once with one line that names the
+    trial and why."""
+    name = cfg.get("optimized_metric")
+    value = metrics.get(name) if name else None
+    if value is not None and math.isfinite(float(value)):
+        return float(value)
+    if _sweeper_needs_value():
+        trial = HydraConfig.get().job.get("num", "?")
+        why = "missing" if value is None else f"not finite ({value})"
+        raise ConfigError(
+            f"trial {trial} ({' '.join(job_overrides())}): optimized_metric {name!r} is {why}"
+            f" in its metrics (it has {sorted(k for k in metrics if k.startswith(('val/', 'test/')))})"
+        )
+    return None
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
 def hydra_main(cfg: DictConfig) -> float | None:
     with config_error_exit():
         metrics = train(cfg)
-    value = metrics.get(cfg.get("optimized_metric")) if cfg.get("optimized_metric") else None
-    return None if value is None else float(value)
+        return sweep_objective(cfg, metrics)
 
 
 def main() -> None:
