@@ -113,6 +113,10 @@ class EGCL(nn.Module):
         in_nf: input node feature size F_in (default F; another size needs ``residual=False``
             and no velocity): a first layer fed the raw node features, as in the release's graph
             autoencoder.
+        update_nodes: compute :math:`h_i'` (eq. 6). Off for a last layer whose node features
+            nothing reads (only its coordinates are used): :math:`\phi_h` is then not built, so
+            no parameter goes without a gradient (what distributed training requires), and
+            ``forward`` returns ``h`` unchanged.
 
     Shapes:
         h: [N, F_in]; x: [N, D]; edge_index: [2, E]; edge_attr: [E, A]; vel: [N, D];
@@ -137,6 +141,7 @@ class EGCL(nn.Module):
         norm_eps: float = 1e-8,
         dropout: float = 0.0,
         in_nf: int | None = None,
+        update_nodes: bool = True,
     ) -> None:
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
@@ -167,9 +172,13 @@ class EGCL(nn.Module):
             act(),
         )
         self.att_mlp = nn.Sequential(nn.Linear(hidden_nf, 1), nn.Sigmoid()) if attention else None
+        # Built even when update_nodes is off, then dropped: the random draws of the layers
+        # after it stay those of a full layer, so a seed gives the same initial weights.
         self.node_mlp = nn.Sequential(
             nn.Linear(in_nf + hidden_nf, hidden_nf), act(), nn.Linear(hidden_nf, hidden_nf)
         )
+        if not update_nodes:
+            self.node_mlp = None
         self.hidden_nf = hidden_nf
         self.edge_attr_nf = edge_attr_nf
         self.update_coords = update_coords
@@ -247,5 +256,6 @@ class EGCL(nn.Module):
             if self.velocity:
                 delta = delta + self.vel_mlp(h) * vel
             x = x + delta
-        h = self.node_model(h, edge_index, m)
+        if self.node_mlp is not None:
+            h = self.node_model(h, edge_index, m)
         return h, x

@@ -68,7 +68,11 @@ def _varying(settings: list[str]) -> list[str]:
 def paper_value(metrics: dict, name: str) -> float | None:
     """The paper's value of metric ``name`` for the experiment and model of a job, if it has one."""
     experiment, model = metrics.get("experiment"), metrics.get("model")
-    if experiment == "nbody" and model in paper.NBODY:
+    paper_data = metrics.get("dataset") in (None, "small") and metrics.get("n_train") in (
+        None,
+        3000,
+    )
+    if experiment == "nbody" and model in paper.NBODY and paper_data:  # Table 2's setting only
         return paper.NBODY[model].get(name)
     if experiment in paper.AUTOENCODER and model in paper.AUTOENCODER[experiment]:
         return paper.AUTOENCODER[experiment][model].get(name)
@@ -88,7 +92,7 @@ def summarise(sweep_dirs: Iterable[Path]) -> dict[str, Any]:
     labels = _varying([job["setting"] for job in jobs])
     rows: dict[str, dict] = {}
     names: list[str] = []
-    for label, job in zip(labels, jobs):
+    for label, job in zip(labels, jobs, strict=True):
         row = rows.setdefault(label, {"setting": label, "n": 0, "missing": 0, "values": {}})
         row.setdefault("paper", {})
         metrics = job["metrics"]

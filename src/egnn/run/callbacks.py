@@ -32,7 +32,8 @@ class WallClock(pl.Callback):
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or self.start is None:
             return
-        pl_module.log("time/train_s", self.elapsed_s())
+        # The slowest process's clock (several under DDP).
+        pl_module.log("time/train_s", self.elapsed_s(), sync_dist=True, reduce_fx="max")
 
     def state_dict(self) -> dict:
         return {"elapsed_s": self.elapsed_s()}

@@ -27,8 +27,8 @@ from egnn.run.common import (
 from egnn.run.provenance import command_line, git_commit
 from egnn.run.resolvers import register_resolvers
 from egnn.run.samples import write_samples
-from egnn.run.settings import check_settings
 from egnn.run.saved_config import allowed_class, load_saved_config
+from egnn.run.settings import check_settings
 from egnn.run.wandb_run import fill_wandb_settings, finish_wandb_runs, start_wandb_runs
 
 log = logging.getLogger(__name__)

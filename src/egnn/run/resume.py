@@ -107,6 +107,7 @@ def resume_config(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> tuple
     :class:`ConfigError` naming the keys when an override would change the experiment."""
     saved = load_saved_config(run_dir / SAVED_CONFIG)  # data: checked before anything is built
     changed = differences(saved, cfg, touched_keys(overrides))
+    changed.pop("ckpt_path", None)  # what is resumed, recorded on its own
     refused = {k: v for k, v in changed.items() if not is_harmless(k)}
     if refused:
         listed = ", ".join(f"{k} ({old!r} -> {new!r})" for k, (old, new) in refused.items())

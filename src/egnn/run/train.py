@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
 import time
 from pathlib import Path
 
 import hydra
-from hydra.core.hydra_config import HydraConfig
 import pytorch_lightning as pl
 import torch
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.callbacks import EarlyStopping, Timer
 from pytorch_lightning.callbacks.early_stopping import EarlyStoppingReason
+from pytorch_lightning.utilities import rank_zero_only
 
 from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.errors import ConfigError
@@ -123,8 +125,32 @@ def train(cfg: DictConfig) -> dict:
     if cfg.get("ckpt_path") and cfg.get("train", True) and (output_dir / SAVED_CONFIG).is_file():
         cfg, changed = resume_config(cfg, output_dir, job_overrides())  # the run's own config
     check_settings(cfg)
+    check_distributed_multirun(cfg)
+    if not is_rank_zero():  # a DDP process that rank zero started: rank zero holds the folder
+        return _train_in(cfg, output_dir, provenance, changed)
     with exclusive(output_dir / "train", wait=False, what=f"run folder {output_dir}"):
         return _train_in(cfg, output_dir, provenance, changed)
+
+
+def check_distributed_multirun(cfg: DictConfig) -> None:
+    """Refuse Lightning's ``ddp`` with several devices in a multirun job outside SLURM: its extra
+    processes re-run this command line, so they would re-run the whole sweep."""
+    if not HydraConfig.initialized() or str(HydraConfig.get().mode) != "RunMode.MULTIRUN":
+        return
+    devices = cfg.trainer.get("devices", 1)
+    several = devices == -1 or (isinstance(devices, int) and devices > 1)
+    if cfg.trainer.get("strategy") == "ddp" and several and "SLURM_NTASKS" not in os.environ:
+        raise ConfigError(
+            f"trainer.strategy=ddp with trainer.devices={devices} in a multirun would re-run the"
+            " sweep in every extra process: give each job one device (trainer.devices=1), or use"
+            " launcher=slurm with hydra.launcher.tasks_per_node=<devices>"
+        )
+
+
+def is_rank_zero() -> bool:
+    """False in the other processes of a distributed run (Lightning's DDP children, SLURM tasks):
+    only rank zero writes the run's records (config, metrics.json, resumes, data statistics)."""
+    return rank_zero_only.rank == 0
 
 
 def _train_in(
@@ -139,9 +165,9 @@ def _train_in(
         resolve_checkpoint(cfg.get("ckpt_path"), output_dir) if cfg.get("train", True) else None
     )
     resumed_epoch = _resumed_epoch(ckpt_path, cfg) if ckpt_path else None  # intact, same model
-    if resume_changes is None:  # a resume never rewrites the run's own config
+    if is_rank_zero() and resume_changes is None:  # a resume never rewrites the run's config
         atomic_write_text(output_dir / SAVED_CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
-    else:
+    elif is_rank_zero():
         entry = {
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
             "command": provenance["command"],
@@ -197,7 +223,7 @@ def _fit_and_test(
     )
     if cfg.get("train", True):
         csv_path = output_dir / "csv" / "metrics.csv"
-        history = stash_history(csv_path, resumed_epoch) if ckpt_path else []
+        history = stash_history(csv_path, resumed_epoch) if ckpt_path and is_rank_zero() else []
         if ckpt_path:
             log.info("training in %s, resuming %s", output_dir, ckpt_path)
         else:
@@ -215,8 +241,9 @@ def _fit_and_test(
                 ) from err
             raise
         metrics["train_time_s"] = _train_time_s(trainer, time.perf_counter() - start)
-        restore_history(csv_path, history)
-        if getattr(datamodule, "data_stats", None):
+        if is_rank_zero():
+            restore_history(csv_path, history)
+        if getattr(datamodule, "data_stats", None) and is_rank_zero():
             atomic_write_json(output_dir / "data_stats.json", datamodule.data_stats)
         metrics["epochs"] = trainer.current_epoch
         metrics["stopped_by"] = stop_reason(trainer)
@@ -227,6 +254,10 @@ def _fit_and_test(
         if getattr(model, "best_epoch", -1) >= 0:
             metrics["best_epoch"] = model.best_epoch
     best_ckpt = _best_checkpoint(trainer)
+    if trainer.world_size > 1:  # the test runs once, in rank zero, over every sample once
+        trainer = _leave_process_group(trainer, cfg, loggers)
+        if trainer is None:
+            return metrics  # rank zero tests, measures and writes the records
     if cfg.get("test", True):
         trainer.test(model, datamodule=datamodule, ckpt_path=best_ckpt)
         metrics.update(test_metrics(trainer))
@@ -245,6 +276,27 @@ def _fit_and_test(
     log.info("run folder: %s", output_dir)
     log.info("best checkpoint: %s", best_ckpt)
     return metrics
+
+
+def _leave_process_group(trainer: pl.Trainer, cfg: DictConfig, loggers: list) -> pl.Trainer | None:
+    """End a distributed run's process group after ``fit``; rank zero gets a one-device trainer
+    (same loggers) for the test, where a distributed sampler would pad the test split with
+    repeated samples; the other ranks get None."""
+    trainer.strategy.barrier()
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    if not is_rank_zero():
+        return None
+    return pl.Trainer(
+        accelerator=cfg.trainer.accelerator,
+        devices=1,
+        precision=cfg.trainer.precision,
+        logger=loggers or False,
+        enable_progress_bar=cfg.trainer.enable_progress_bar,
+        enable_model_summary=False,
+        plugins=[ChecksummedCheckpointIO()],
+        default_root_dir=cfg.trainer.default_root_dir,
+    )
 
 
 def _tested_epoch(best_ckpt: str | None, model: pl.LightningModule) -> int | None:

@@ -87,7 +87,14 @@ def start_wandb_runs(loggers: list, cfg: DictConfig) -> None:
 
 
 SUMMARY_PREFIXES = ("test/", "val/", "forward_time")
-SUMMARY_KEYS = ("best_epoch", "tested_epoch", "n_parameters", "epochs", "stopped_by", "train_time_s")
+SUMMARY_KEYS = (
+    "best_epoch",
+    "tested_epoch",
+    "n_parameters",
+    "epochs",
+    "stopped_by",
+    "train_time_s",
+)
 
 
 def finish_wandb_runs(loggers: list, metrics: dict | None, failed: bool) -> None:
