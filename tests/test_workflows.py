@@ -153,6 +153,23 @@ def test_baseline_multirun_one_wandb_run_per_job_and_a_summary(tmp_path, nbody_d
     assert (sweep / "summary.csv").is_file() and (sweep / "summary.png").is_file()
 
 
+def test_a_failed_job_finishes_its_wandb_run(make_cfg, monkeypatch):
+    import wandb
+
+    import egnn.run.train as train_module
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(train_module, "measure_forward_time", fail)
+    cfg = make_cfg("debug=fdr", "logger=wandb")
+    with pytest.raises(RuntimeError, match="boom"):
+        train(cfg)
+    assert wandb.run is None  # the next job of this process starts a run of its own
+    (run_dir,) = Path(cfg.paths.output_dir).glob("wandb/offline-run-*")
+    assert read_run(run_dir)["exit_code"] == 1
+
+
 def _fake_sweep(root: Path, results: dict[tuple[str, int], float | None]) -> Path:
     sweep = root / "multirun_x"
     for job, ((model, seed), mse) in enumerate(results.items()):
@@ -288,14 +305,19 @@ def test_ddp_two_processes_leave_the_records_of_one(tmp_path, nbody_data_dir):
     assert len([r for r in rows if r.get("test/mse")]) == 1
 
 
-def test_submitit_local_launcher_one_folder_per_job(tmp_path, nbody_data_dir):
-    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+@pytest.mark.parametrize(
+    ("launcher", "plugin"),
+    [("local", "hydra_submitit_launcher"), ("joblib", "hydra_joblib_launcher")],
+)
+def test_launcher_one_folder_and_one_wandb_run_per_job(tmp_path, nbody_data_dir, launcher, plugin):
+    """submitit's local launcher (one process per job) and joblib's (worker processes reused)."""
+    pytest.importorskip(f"hydra_plugins.{plugin}")
     result = _train_py(
         tmp_path,
         nbody_data_dir,
         "-m",
         "seed=0,1",
-        "launcher=local",
+        f"launcher={launcher}",
         "debug=fdr",
         "logger=wandb",
         timeout=400,

@@ -140,6 +140,15 @@ def markdown(summary: dict, sweep_dirs: list[Path]) -> str:
         cells = [row["setting"], n, *(_cell(row["values"].get(name)) for name in names)]
         cells += [f"{row['paper'][p]:.4g}" if p in row["paper"] else "-" for p in papers]
         lines.append("| " + " | ".join(cells) + " |")
+    for sweep_dir in sweep_dirs:  # the Optuna sweeper's choice
+        best = Path(sweep_dir) / "optimization_results.yaml"
+        if best.is_file():
+            result = yaml.safe_load(best.read_text()) or {}  # data, never resolved
+            params = " ".join(f"{k}={v}" for k, v in (result.get("best_params") or {}).items())
+            lines += [
+                "",
+                f"Optuna's best in `{sweep_dir}`: {params} (value {result.get('best_value')})",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -182,15 +191,15 @@ def plot(summary: dict, path: Path) -> Path | None:
         ax.scatter([x + 0.12] * len(values), values, color="C1", s=14, zorder=3)
         if name in row["paper"]:
             ax.scatter([x], [row["paper"][name]], marker="x", color="red", s=60, zorder=4)
-    ax.set_xticks(range(len(rows)), [row["setting"] for row in rows], rotation=20, ha="right")
+    labels = [row["setting"].replace(" ", "\n") for row in rows]  # one override per line
+    ax.set_xticks(range(len(rows)), labels, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(name)
     ax.set_title(f"{name}: mean ± std (blue), runs (orange), paper (red x)", fontsize=9)
     positive = [v for row in rows for v in row["values"][name] if v > 0]
     if positive and max(positive) / min(positive) > 20:
         ax.set_yscale("log")
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 

@@ -53,9 +53,12 @@ register_resolvers()
 
 
 def choose_seed(cfg: DictConfig) -> int:
-    """The run's seed: ``cfg.seed``, or a fresh one written back into ``cfg`` when it is null."""
+    """The run's seed: ``cfg.seed``, or a fresh one written back into ``cfg`` when it is null
+    (in the extra processes of a DDP run: the one rank zero drew, which Lightning passes on)."""
     with open_dict(cfg):
-        if cfg.get("seed") is None:
+        if cfg.get("seed") is None and not is_rank_zero() and os.environ.get("PL_GLOBAL_SEED"):
+            cfg.seed = int(os.environ["PL_GLOBAL_SEED"])
+        elif cfg.get("seed") is None:
             cfg.seed = random.SystemRandom().randrange(2**31)
     return int(cfg.seed)
 
