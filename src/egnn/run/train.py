@@ -290,7 +290,7 @@ def _leave_process_group(trainer: pl.Trainer, cfg: DictConfig, loggers: list) ->
         torch.distributed.destroy_process_group()
     if not is_rank_zero():
         return None
-    return pl.Trainer(
+    tester = pl.Trainer(
         accelerator=cfg.trainer.accelerator,
         devices=1,
         precision=cfg.trainer.precision,
@@ -300,6 +300,13 @@ def _leave_process_group(trainer: pl.Trainer, cfg: DictConfig, loggers: list) ->
         plugins=[ChecksummedCheckpointIO()],
         default_root_dir=cfg.trainer.default_root_dir,
     )
+    # The test row of the learning curve carries the epoch and step that training ended at, as
+    # in a one-process run.
+    tester.fit_loop.epoch_progress.current.completed = trainer.current_epoch
+    tester.fit_loop.epoch_loop._batches_that_stepped = (
+        trainer.fit_loop.epoch_loop._batches_that_stepped
+    )
+    return tester
 
 
 def _tested_epoch(best_ckpt: str | None, model: pl.LightningModule) -> int | None:
