@@ -61,7 +61,8 @@ def dense_egcl(layer: EGCL, h: Tensor, x: Tensor, edge_attr: Tensor, vel: Tensor
     m = layer.edge_mlp[1:](receiver[:, :, None] + sender[:, None] + pair_terms)
     trans = (diff * layer.coord_mlp(m)).clamp(-layer.coord_clamp, layer.coord_clamp)
     x = x + trans.sum(2) / (n - 1) + layer.vel_mlp(h) * vel
-    h = h + layer.node_mlp(torch.cat([h, (m * mask).sum(2)], -1))
+    if layer.node_mlp is not None:  # None: a last layer whose node features nothing reads
+        h = h + layer.node_mlp(torch.cat([h, (m * mask).sum(2)], -1))
     return h, x
 
 

@@ -15,6 +15,7 @@ from egnn.nn.nbody import NBODY_MODELS
 from egnn.nn.qm9 import QM9EGNN
 from egnn.run.run_dir import choose_run_dir
 from egnn.run.train import CONFIG_DIR, instantiate_dict
+from egnn.run.wandb_run import fill_wandb_settings
 
 from .conftest import EXPERIMENTS, compose_config
 
@@ -85,8 +86,10 @@ def test_logger_presets(logger, tmp_path, monkeypatch):
     assert "csv" in cfg.logger  # CSV logging is always on
     if "wandb" in cfg.logger:
         wandb = cfg.logger.wandb
-        assert wandb.offline is True and wandb.project == "egnn" and wandb.group == "nbody"
+        assert wandb.offline is True and wandb.project == "egnn"
         assert list(wandb.tags) == ["nbody", "egnn", "small"]
+        fill_wandb_settings(cfg, job_type="train")  # what a run fills in
+        assert (wandb.group, wandb.name, wandb.job_type) == ("nbody", "egnn-n3000-seed0", "train")
     Path(cfg.paths.output_dir).mkdir(parents=True, exist_ok=True)
     loggers = instantiate_dict(cfg.logger)
     assert len(loggers) == len(cfg.logger)

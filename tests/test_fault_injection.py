@@ -135,6 +135,8 @@ def test_checkpoint_of_another_model_is_refused_on_resume(trained, tmp_path):
     cfg, metrics = trained
     run = tmp_path / "copied_run"
     shutil.copytree(Path(metrics["best_checkpoint"]).parent.parent, run)
+    # Without the run's saved config (a resume would use it and build the checkpoint's model).
+    (run / "config_resolved.yaml").unlink()
     cfg = cfg.copy()
     cfg.model.net.name = "egnn"
     cfg.ckpt_path = str(run / "checkpoints" / Path(metrics["best_checkpoint"]).name)

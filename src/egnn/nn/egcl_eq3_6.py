@@ -169,6 +169,10 @@ class EGCL(MessageNodeMLPs):
         in_nf: input node feature size F_in (default F; another size needs ``residual=False``
             and no velocity): a first layer fed the raw node features, as in the release's graph
             autoencoder.
+        update_nodes: compute :math:`h_i'` (eq. 6). Off for a last layer whose node features
+            nothing reads (only its coordinates are used): :math:`\phi_h` is then not built, so
+            no parameter goes without a gradient (what distributed training requires), and
+            ``forward`` returns ``h`` unchanged.
 
     Shapes:
         h: [N, F_in]; x: [N, D]; edge_index: [2, E]; edge_attr: [E, A]; vel: [N, D];
@@ -195,6 +199,7 @@ class EGCL(MessageNodeMLPs):
         norm_eps: float = 1e-8,
         dropout: float = 0.0,
         in_nf: int | None = None,
+        update_nodes: bool = True,
     ) -> None:
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
@@ -211,6 +216,8 @@ class EGCL(MessageNodeMLPs):
             )
         # phi_e (eq. 3) on [h_i, h_j, d_ij, a_ij]; the edge gate phi_inf (eq. 8); phi_h (eq. 6).
         super().__init__(hidden_nf, 1 + edge_attr_nf, act, residual, attention, in_nf)
+        if not update_nodes:  # built, then dropped: later layers draw the same initial weights
+            self.node_mlp = None
         self.hidden_nf = hidden_nf
         self.edge_attr_nf = edge_attr_nf
         self.update_coords = update_coords
@@ -285,5 +292,6 @@ class EGCL(MessageNodeMLPs):
             if self.velocity:
                 delta = delta + self.vel_mlp(h) * vel
             x = x + delta
-        h = self.node_model(h, edge_index, m)
+        if self.node_mlp is not None:
+            h = self.node_model(h, edge_index, m)
         return h, x

@@ -35,6 +35,9 @@ class EGNN(nn.Module):
         embed_input: ``True``: a ``Linear(in_node_nf -> F)`` embeds h before the first EGCL.
             ``False``: the first EGCL takes h itself (its input width ``in_node_nf``, no residual),
             as the release's graph autoencoder does.
+        node_output: ``False`` when only ``x_out`` is used (needs ``out_node_nf=None``): the last
+            layer's node update, which would reach nothing, is not built (see :class:`EGCL`'s
+            ``update_nodes``), and ``h_out`` is the input of the last layer's node update.
         coord_decay: shrink ``x <- x - coord_decay * x`` after every layer (1e-3 in the paper's
             graph autoencoder). Nonzero values keep rotation and reflection equivariance but break
             translation equivariance (the origin becomes special).
@@ -68,6 +71,7 @@ class EGNN(nn.Module):
         coord_decay: float = 0.0,
         dropout: float = 0.0,
         embed_input: bool = True,
+        node_output: bool = True,
     ) -> None:
         super().__init__()
         if not 0.0 <= coord_decay < 1.0:
@@ -81,6 +85,10 @@ class EGNN(nn.Module):
         ):
             if int(value) != value or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        if not node_output and out_node_nf is not None:
+            raise ValueError(
+                "node_output=False returns no node features: it needs out_node_nf=None"
+            )
         if out_node_nf is not None and out_node_nf < 1:
             raise ValueError(f"out_node_nf must be >= 1 or None, got {out_node_nf!r}")
         self.in_node_nf = in_node_nf
@@ -109,6 +117,7 @@ class EGNN(nn.Module):
                     norm_eps=norm_eps,
                     dropout=dropout,
                     in_nf=hidden_nf if reads_hidden else in_node_nf,
+                    update_nodes=node_output or layer < n_layers - 1,
                 )
             )
         self.embedding_out = nn.Linear(hidden_nf, out_node_nf) if out_node_nf is not None else None

@@ -68,6 +68,7 @@ class NBodyEGNN(nn.Module):
             in_edge_nf=5 if motion_features else 2,
             n_layers=n_layers,
             velocity=True,
+            node_output=False,  # only the positions are predicted
             **egnn_kwargs,
         )
 

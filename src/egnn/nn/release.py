@@ -47,6 +47,8 @@ def reference_egcl(layer: EGCL, h: Tensor, x: Tensor, edge_index: Tensor, edge_a
         if layer.velocity:
             agg = agg + layer.vel_mlp(h) * vel
         x = x + agg
+    if layer.node_mlp is None:  # a last layer whose node features nothing reads
+        return h, x
     out = layer.node_mlp(torch.cat([h, _scatter_sum(m, row, n)], dim=1))
     h = h + out if layer.residual else out
     return h, x

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import statistics
 import time
 
 import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Timer
+
+log = logging.getLogger(__name__)
 
 
 class WallClock(pl.Callback):
@@ -49,8 +53,9 @@ class WallClock(pl.Callback):
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or self.start is None:
             return
-        pl_module.log("time/train_s", self.elapsed_s())
-        pl_module.log("time/cpu_s", self.cpu_s())
+        # The slowest process's clocks (several under DDP).
+        pl_module.log("time/train_s", self.elapsed_s(), sync_dist=True, reduce_fx="max")
+        pl_module.log("time/cpu_s", self.cpu_s(), sync_dist=True, reduce_fx="max")
         self.load_samples.append(os.getloadavg()[0])
 
     def state_dict(self) -> dict:
@@ -59,3 +64,85 @@ class WallClock(pl.Callback):
     def load_state_dict(self, state_dict: dict) -> None:
         self.offset_s = float(state_dict.get("elapsed_s", 0.0))
         self.cpu_offset_s = float(state_dict.get("cpu_s", 0.0))
+
+
+class ValidateBeforeStop(pl.Callback):
+    """Validate the weights that training ends with, whatever ``check_val_every_n_epoch`` says.
+
+    Validation normally runs every ``trainer.check_val_every_n_epoch`` epochs, so a run of
+    ``max_epochs`` that is no multiple of it (or one that the time budget stops) would end on weights
+    that were never validated: no best checkpoint, and a test of unvalidated weights. This callback
+    makes the last epoch, and any epoch in which the time budget runs out, validate too.
+    """
+
+    def __init__(self) -> None:
+        self.every: int | None = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.every = trainer.check_val_every_n_epoch
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        last = trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
+        trainer.check_val_every_n_epoch = 1 if last else self.every
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        out_of_time = any(
+            (left := timer.time_remaining("train")) is not None and left <= 0
+            for timer in trainer.callbacks
+            if isinstance(timer, Timer)
+        )
+        if out_of_time or trainer.should_stop:
+            trainer.check_val_every_n_epoch = 1
+
+
+def _clock(seconds: float) -> str:
+    """``H:MM:SS`` of a duration in seconds."""
+    seconds = max(int(round(seconds)), 0)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class ProgressLine(pl.Callback):
+    """One plain log line per validation, for logs written to files or pipes (where a progress
+    bar is noise): epoch, mean training loss of the epoch, the validation metric, the best so far
+    and its epoch, elapsed time and an upper bound of the time left (``max_epochs`` at the current
+    pace, or the time budget, whichever ends first; early stopping may end sooner)."""
+
+    def __init__(self, monitor: str = "val/loss") -> None:
+        self.monitor = monitor
+        self.start: float | None = None
+        self.first_epoch = 0
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.start, self.first_epoch = time.perf_counter(), trainer.current_epoch
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or self.start is None or not trainer.is_global_zero:
+            return
+        epoch = trainer.current_epoch
+        elapsed = time.perf_counter() - self.start
+        parts = [f"epoch {epoch + 1}" + (f"/{trainer.max_epochs}" if trainer.max_epochs else "")]
+        samples = getattr(pl_module, "train_samples", 0)
+        if samples:
+            parts.append(f"train/loss {float(pl_module.train_loss_sum) / samples:.5g}")
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is not None:
+            parts.append(f"{self.monitor} {float(value):.5g}")
+        best_value = getattr(pl_module, "best_val", float("inf"))
+        if best_value < float("inf"):
+            parts.append(f"best {best_value:.5g} (epoch {pl_module.best_epoch + 1})")
+        parts.append(f"elapsed {_clock(elapsed)}")
+        left = self.time_left(trainer, elapsed)
+        if left is not None:
+            parts.append(f"left <= {_clock(left)}")
+        log.info("  ".join(parts))
+
+    def time_left(self, trainer: pl.Trainer, elapsed: float) -> float | None:
+        done = trainer.current_epoch + 1 - self.first_epoch
+        bounds = []
+        if trainer.max_epochs is not None and trainer.max_epochs > 0 and done > 0:
+            bounds.append(elapsed / done * max(trainer.max_epochs - trainer.current_epoch - 1, 0))
+        for timer in (c for c in trainer.callbacks if isinstance(c, Timer)):
+            remaining = timer.time_remaining("train")
+            if remaining is not None:
+                bounds.append(max(remaining, 0.0))
+        return min(bounds) if bounds else None

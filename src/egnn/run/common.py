@@ -96,6 +96,7 @@ def run_metadata(
     return {
         "experiment": cfg.task_name,
         "model": OmegaConf.select(cfg, "model.net.name"),
+        "n_parameters": sum(p.numel() for p in model.parameters()),
         "n_train": OmegaConf.select(cfg, "data.n_train"),
         "batch_size": OmegaConf.select(cfg, "data.batch_size"),
         "dataset": OmegaConf.select(cfg, "data.dataset"),

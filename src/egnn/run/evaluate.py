@@ -29,6 +29,7 @@ from egnn.run.resolvers import register_resolvers
 from egnn.run.samples import write_samples
 from egnn.run.saved_config import allowed_class, load_saved_config, user_config_targets
 from egnn.run.settings import check_settings
+from egnn.run.wandb_run import fill_wandb_settings, finish_wandb_runs, start_wandb_runs
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,23 @@ def evaluate(cfg: DictConfig) -> dict:
             )
         with open_dict(run_cfg):  # e.g. a shipped GNN checkpoint under eval.yaml's default model
             run_cfg.model.net.name = held
-    trainer = hydra.utils.instantiate(
-        cfg.trainer, logger=instantiate_dict(cfg.get("logger")) or False
-    )
+    with open_dict(run_cfg):  # the W&B run is named after the evaluated run's settings
+        run_cfg.logger = cfg.get("logger")
+    fill_wandb_settings(run_cfg, job_type="eval")
+    loggers = instantiate_dict(run_cfg.get("logger"))
+    try:
+        metrics = _test(cfg, run_cfg, ckpt, output_dir, datamodule, model, loggers, provenance)
+    except BaseException:
+        finish_wandb_runs(loggers, None, failed=True)
+        raise
+    finish_wandb_runs(loggers, metrics, failed=False)
+    return metrics
+
+
+def _test(cfg, run_cfg, ckpt, output_dir, datamodule, model, loggers, provenance) -> dict:
+    """Test ``model``, write samples and metrics.json; returns the metrics."""
+    trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False)
+    start_wandb_runs(loggers, run_cfg)
     trainer.test(model, datamodule=datamodule)
     write_samples(output_dir, datamodule, model)  # what the report draws
     metrics = test_metrics(trainer)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from egnn.run.resume import hydra_subdir
 from egnn.run.run_dir import choose_run_dir
 
 
@@ -77,5 +78,7 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("egnn.eval_interval", eval_interval)
     if not OmegaConf.has_resolver("egnn.wandb_offline"):
         OmegaConf.register_new_resolver("egnn.wandb_offline", wandb_offline)
+    if not OmegaConf.has_resolver("egnn.hydra_subdir"):
+        OmegaConf.register_new_resolver("egnn.hydra_subdir", hydra_subdir, use_cache=True)
     if not OmegaConf.has_resolver("egnn.run_dir"):
         OmegaConf.register_new_resolver("egnn.run_dir", choose_run_dir, use_cache=True)

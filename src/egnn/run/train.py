@@ -7,6 +7,8 @@ fits, tests the best checkpoint, measures the forward time and writes ``metrics.
 from __future__ import annotations
 
 import logging
+import math
+import os
 import random
 import time
 from pathlib import Path
@@ -14,20 +16,23 @@ from pathlib import Path
 import hydra
 import pytorch_lightning as pl
 import torch
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.callbacks import EarlyStopping, Timer
 from pytorch_lightning.callbacks.early_stopping import EarlyStoppingReason
+from pytorch_lightning.utilities import rank_zero_only
 
 from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.errors import ConfigError
 from egnn.integrity import exclusive
 from egnn.nn.compile import compile_module
-from egnn.run.callbacks import WallClock
+from egnn.run.callbacks import ProgressLine, ValidateBeforeStop, WallClock
 from egnn.run.checkpoints import ChecksummedCheckpointIO, checkpoint_model_name, read_checkpoint
 from egnn.run.common import (
     CONFIG_DIR,
     config_error_exit,
     instantiate_dict,
+    job_overrides,
     measure_forward_time,
     run_main,
     run_metadata,
@@ -36,8 +41,10 @@ from egnn.run.common import (
 from egnn.run.csv_history import restore_history, stash_history
 from egnn.run.provenance import command_line, git_commit
 from egnn.run.resolvers import register_resolvers
+from egnn.run.resume import SAVED_CONFIG, record_resume, resume_config
 from egnn.run.run_dir import CHECKPOINT_DIR, LAST_CHECKPOINT, resolve_checkpoint
 from egnn.run.settings import check_settings
+from egnn.run.wandb_run import fill_wandb_settings, finish_wandb_runs, start_wandb_runs
 from egnn.tasks.numerics import NonFiniteLossError
 
 log = logging.getLogger(__name__)
@@ -46,9 +53,12 @@ register_resolvers()
 
 
 def choose_seed(cfg: DictConfig) -> int:
-    """The run's seed: ``cfg.seed``, or a fresh one written back into ``cfg`` when it is null."""
+    """The run's seed: ``cfg.seed``, or a fresh one written back into ``cfg`` when it is null
+    (in the extra processes of a DDP run: the one rank zero drew, which Lightning passes on)."""
     with open_dict(cfg):
-        if cfg.get("seed") is None:
+        if cfg.get("seed") is None and not is_rank_zero() and os.environ.get("PL_GLOBAL_SEED"):
+            cfg.seed = int(os.environ["PL_GLOBAL_SEED"])
+        elif cfg.get("seed") is None:
             cfg.seed = random.SystemRandom().randrange(2**31)
     return int(cfg.seed)
 
@@ -125,14 +135,44 @@ def train(cfg: DictConfig) -> dict:
         "command": command_line(),
         "git_commit": git_commit(),
     }  # at start: the code that runs
-    check_settings(cfg)
     output_dir = Path(cfg.paths.output_dir)
+    changed = None
+    if cfg.get("ckpt_path") and cfg.get("train", True) and (output_dir / SAVED_CONFIG).is_file():
+        cfg, changed = resume_config(cfg, output_dir, job_overrides())  # the run's own config
+    check_settings(cfg)
+    check_distributed_multirun(cfg)
+    if not is_rank_zero():  # a DDP process that rank zero started: rank zero holds the folder
+        return _train_in(cfg, output_dir, provenance, changed)
     with exclusive(output_dir / "train", wait=False, what=f"run folder {output_dir}"):
-        return _train_in(cfg, output_dir, provenance)
+        return _train_in(cfg, output_dir, provenance, changed)
 
 
-def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
-    """:func:`train` in ``output_dir``, which this process holds the lock of."""
+def check_distributed_multirun(cfg: DictConfig) -> None:
+    """Refuse Lightning's ``ddp`` with several devices in a multirun job outside SLURM: its extra
+    processes re-run this command line, so they would re-run the whole sweep."""
+    if not HydraConfig.initialized() or str(HydraConfig.get().mode) != "RunMode.MULTIRUN":
+        return
+    devices = cfg.trainer.get("devices", 1)
+    several = devices == -1 or (isinstance(devices, int) and devices > 1)
+    if cfg.trainer.get("strategy") == "ddp" and several and "SLURM_NTASKS" not in os.environ:
+        raise ConfigError(
+            f"trainer.strategy=ddp with trainer.devices={devices} in a multirun would re-run the"
+            " sweep in every extra process: give each job one device (trainer.devices=1), or use"
+            " launcher=slurm with hydra.launcher.tasks_per_node=<devices>"
+        )
+
+
+def is_rank_zero() -> bool:
+    """False in the other processes of a distributed run (Lightning's DDP children, SLURM tasks):
+    only rank zero writes the run's records (config, metrics.json, resumes, data statistics)."""
+    return rank_zero_only.rank == 0
+
+
+def _train_in(
+    cfg: DictConfig, output_dir: Path, provenance: dict, resume_changes: dict | None
+) -> dict:
+    """:func:`train` in ``output_dir``, which this process holds the lock of; ``resume_changes``
+    (None for a new run) are the harmless settings a resume changed."""
     torch.set_num_threads(int(cfg.num_threads))
     seed = choose_seed(cfg)
     pl.seed_everything(seed, workers=True)
@@ -140,26 +180,65 @@ def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
         resolve_checkpoint(cfg.get("ckpt_path"), output_dir) if cfg.get("train", True) else None
     )
     resumed_epoch = _resumed_epoch(ckpt_path, cfg) if ckpt_path else None  # intact, same model
-    atomic_write_text(output_dir / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    if is_rank_zero() and resume_changes is None:  # a resume never rewrites the run's config
+        atomic_write_text(output_dir / SAVED_CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
+    elif is_rank_zero():
+        entry = {
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "command": provenance["command"],
+            "git_commit": provenance["git_commit"],
+            "overrides": job_overrides(),
+            "checkpoint": ckpt_path,
+            "from_epoch": resumed_epoch,
+            "changed": {k: [old, new] for k, (old, new) in resume_changes.items()},
+        }
+        provenance = {**provenance, "resumes": record_resume(output_dir, entry)}
+        log.info("resuming %s with its own saved config; changed: %s", output_dir, entry["changed"])
 
     datamodule: pl.LightningDataModule = hydra.utils.instantiate(cfg.data)
     model: pl.LightningModule = hydra.utils.instantiate(cfg.model)
-    callbacks = instantiate_dict(cfg.get("callbacks"))
+    callbacks = [*instantiate_dict(cfg.get("callbacks")), ValidateBeforeStop()]
+    if not cfg.trainer.get("enable_progress_bar", True):  # files and pipes: one line per check
+        callbacks.append(ProgressLine(monitor=f"val/{getattr(model, 'val_metric', 'loss')}"))
+    fill_wandb_settings(cfg, job_type="train")
     loggers = instantiate_dict(cfg.get("logger"))
+    run = (datamodule, model, callbacks, loggers)
+    try:
+        metrics = _fit_and_test(cfg, output_dir, provenance, ckpt_path, resumed_epoch, *run)
+    except BaseException:  # one W&B run per job, finished even when the job fails
+        finish_wandb_runs(loggers, None, failed=True)
+        raise
+    finish_wandb_runs(loggers, metrics, failed=False)
+    return metrics
+
+
+def _fit_and_test(
+    cfg: DictConfig,
+    output_dir: Path,
+    provenance: dict,
+    ckpt_path: str | None,
+    resumed_epoch: int | None,
+    datamodule: pl.LightningDataModule,
+    model: pl.LightningModule,
+    callbacks: list,
+    loggers: list,
+) -> dict:
+    """Fit (or resume), test the best checkpoint, write metrics.json; returns its metrics."""
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer,
         callbacks=callbacks,
         logger=loggers or False,
         plugins=[ChecksummedCheckpointIO()],
     )
+    start_wandb_runs(loggers, cfg)
 
-    metrics: dict = {"seed": seed, "num_threads": torch.get_num_threads()}
+    metrics: dict = {"seed": int(cfg.seed), "num_threads": torch.get_num_threads()}
     metrics["compiled"] = bool(cfg.get("compile", False)) and compile_module(
         model.net, device=str(trainer.strategy.root_device)
     )
     if cfg.get("train", True):
         csv_path = output_dir / "csv" / "metrics.csv"
-        history = stash_history(csv_path, resumed_epoch) if ckpt_path else []
+        history = stash_history(csv_path, resumed_epoch) if ckpt_path and is_rank_zero() else []
         if ckpt_path:
             log.info("training in %s, resuming %s", output_dir, ckpt_path)
         else:
@@ -178,8 +257,9 @@ def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
             raise
         metrics["train_time_s"] = _train_time_s(trainer, time.perf_counter() - start)
         metrics.update(_contention(trainer))
-        restore_history(csv_path, history)
-        if getattr(datamodule, "data_stats", None):
+        if is_rank_zero():
+            restore_history(csv_path, history)
+        if getattr(datamodule, "data_stats", None) and is_rank_zero():
             atomic_write_json(output_dir / "data_stats.json", datamodule.data_stats)
         metrics["epochs"] = trainer.current_epoch
         metrics["stopped_by"] = stop_reason(trainer)
@@ -190,9 +270,14 @@ def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
         if getattr(model, "best_epoch", -1) >= 0:
             metrics["best_epoch"] = model.best_epoch
     best_ckpt = _best_checkpoint(trainer)
+    if trainer.world_size > 1:  # the test runs once, in rank zero, over every sample once
+        trainer = _leave_process_group(trainer, cfg, loggers)
+        if trainer is None:
+            return metrics  # rank zero tests, measures and writes the records
     if cfg.get("test", True):
         trainer.test(model, datamodule=datamodule, ckpt_path=best_ckpt)
         metrics.update(test_metrics(trainer))
+        metrics["tested_epoch"] = _tested_epoch(best_ckpt, model)
     metrics.update(measure_forward_time(cfg, datamodule, model))
     metrics.update(
         {
@@ -209,6 +294,44 @@ def _train_in(cfg: DictConfig, output_dir: Path, provenance: dict) -> dict:
     return metrics
 
 
+def _leave_process_group(trainer: pl.Trainer, cfg: DictConfig, loggers: list) -> pl.Trainer | None:
+    """End a distributed run's process group after ``fit``; rank zero gets a one-device trainer
+    (same loggers) for the test, where a distributed sampler would pad the test split with
+    repeated samples; the other ranks get None."""
+    trainer.strategy.barrier()
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    if not is_rank_zero():
+        return None
+    tester = pl.Trainer(
+        accelerator=cfg.trainer.accelerator,
+        devices=1,
+        precision=cfg.trainer.precision,
+        logger=loggers or False,
+        enable_progress_bar=cfg.trainer.enable_progress_bar,
+        enable_model_summary=False,
+        plugins=[ChecksummedCheckpointIO()],
+        default_root_dir=cfg.trainer.default_root_dir,
+    )
+    # The test row of the learning curve carries the epoch and step that training ended at, as
+    # in a one-process run.
+    tester.fit_loop.epoch_progress.current.completed = trainer.current_epoch
+    tester.fit_loop.epoch_loop._batches_that_stepped = (
+        trainer.fit_loop.epoch_loop._batches_that_stepped
+    )
+    return tester
+
+
+def _tested_epoch(best_ckpt: str | None, model: pl.LightningModule) -> int | None:
+    """The (0-based) epoch whose weights the test measured: the best-validated checkpoint's, or
+    None when the test ran on weights that no validation chose (``train=false`` with no
+    checkpoint), which is logged as a warning."""
+    if best_ckpt is None:
+        log.warning("tested weights that no validation selected (no best checkpoint)")
+        return None
+    return int(getattr(model, "best_epoch", -1)) if getattr(model, "best_epoch", -1) >= 0 else None
+
+
 def _kept_checkpoint_note(output_dir: Path) -> str:
     """What a stopped run leaves to resume from, naming only files that exist."""
     last = output_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
@@ -217,12 +340,38 @@ def _kept_checkpoint_note(output_dir: Path) -> str:
     return "No checkpoint was written (no validation had finished)."
 
 
+def _sweeper_needs_value() -> bool:
+    """True when this job runs under a sweeper that optimises its return value (Optuna)."""
+    if not HydraConfig.initialized():
+        return False
+    return "optuna" in str(HydraConfig.get().sweeper.get("_target_", "")).lower()
+
+
+def sweep_objective(cfg: DictConfig, metrics: dict) -> float | None:
+    """The value returned to the sweeper: ``metrics[cfg.optimized_metric]`` as a float.
+
+    Under Optuna a trial without a finite value would end the study later with Optuna's own
+    "No trials are completed yet"; instead the sweep stops at once with one line that names the
+    trial and why."""
+    name = cfg.get("optimized_metric")
+    value = metrics.get(name) if name else None
+    if value is not None and math.isfinite(float(value)):
+        return float(value)
+    if _sweeper_needs_value():
+        trial = HydraConfig.get().job.get("num", "?")
+        why = "missing" if value is None else f"not finite ({value})"
+        raise ConfigError(
+            f"trial {trial} ({' '.join(job_overrides())}): optimized_metric {name!r} is {why}"
+            f" in its metrics (it has {sorted(k for k in metrics if k.startswith(('val/', 'test/')))})"
+        )
+    return None
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train.yaml")
 def hydra_main(cfg: DictConfig) -> float | None:
     with config_error_exit():
         metrics = train(cfg)
-    value = metrics.get(cfg.get("optimized_metric")) if cfg.get("optimized_metric") else None
-    return None if value is None else float(value)
+        return sweep_objective(cfg, metrics)
 
 
 def main() -> None:

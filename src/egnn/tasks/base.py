@@ -85,23 +85,30 @@ class Task(pl.LightningModule):
         value = values[self.val_metric]
         if not self.trainer.sanity_checking and value.item() < self.best_val:
             self.best_val, self.best_epoch = value.item(), self.current_epoch
+        # The torchmetrics values are already reduced over all processes (DDP); sync_dist=True
+        # averages equal numbers and tells Lightning that epoch-level values are global.
         for name, other in values.items():
-            self.log(f"val/{name}", other, prog_bar=name == self.val_metric)
-        self.log(f"val/{self.val_metric}_best", min(self.best_val, value.item()))
-        self.log("val/best_epoch", float(self.best_epoch))
+            self.log(f"val/{name}", other, prog_bar=name == self.val_metric, sync_dist=True)
+        self.log(f"val/{self.val_metric}_best", min(self.best_val, value.item()), sync_dist=True)
+        self.log("val/best_epoch", float(self.best_epoch), sync_dist=True)
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
         self.update_metric(self.test_error, batch)
 
     def on_test_epoch_end(self) -> None:
         for name, value in self.compute_metric(self.test_error).items():
-            self.log(f"test/{name}", value)
+            self.log(f"test/{name}", value, sync_dist=True)
         self.test_error.reset()
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["best_val"] = {"value": self.best_val, "epoch": self.best_epoch}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # Checkpoints written before the last layer's unused node update was dropped (see EGCL's
+        # update_nodes) hold its weights: they reach no output, so they are left out.
+        state, own = checkpoint.get("state_dict", {}), self.state_dict()
+        for key in [k for k in state if k not in own and ".node_mlp." in k]:
+            del state[key]
         best = checkpoint.get("best_val", {})
         self.best_val, self.best_epoch = best.get("value", float("inf")), best.get("epoch", -1)
 
