@@ -73,7 +73,8 @@ def test_dry_run_measures_the_protocol_and_writes_its_record(tmp_path, qm9_data_
     assert projection["projected_epochs"] == 1000 and projection["n_train"] == 192
     assert projection["projected_s"] == pytest.approx(1000 * projection["epoch_s_median"])
     assert f"projected 1000-epoch protocol: {projection['projected_h']:.2f} h" in result.stdout
-    record = json.loads((out / "results" / "qm9_gpu_check" / "egnn-homo-seed0.json").read_text())
+    (record_file,) = (out / "results" / "qm9_gpu_check").glob("egnn-homo-*seed0.json")
+    record = json.loads(record_file.read_text())
     assert record["target"] == "homo" and record["batch_size"] == 96 and record["epochs"] == 2
     assert record["test/mae"] > 0 and record["train_cpu_s"] > 0
     assert "model.scheduler.T_max=1000" in record["command"]  # the protocol's schedule

@@ -13,6 +13,7 @@ from egnn.errors import ConfigError
 # Extra -> the top-level modules it provides (as imported, not as named on PyPI).
 EXTRAS: dict[str, tuple[str, ...]] = {
     "e3nn": ("e3nn",),
+    "pyg": ("torch_geometric",),
     "qm9": ("qm9pack",),
     "report": ("matplotlib",),
     "sweep": (
