@@ -15,7 +15,8 @@ from e3nn import o3
 from e3nn.nn import BatchNorm
 from torch import Tensor, nn
 
-from egnn.nn.baselines.tfn import IrrepsDynamics, RadialTensorProduct, gated, hidden_irreps
+from egnn.nn.baselines.edge_tensor_product import EdgeCoupling, RadialTensorProduct
+from egnn.nn.baselines.tfn import IrrepsDynamics, gated, hidden_irreps
 from egnn.nn.segment import segment_softmax, segment_sum
 
 
@@ -37,6 +38,8 @@ class EquivariantAttention(nn.Module):
         super().__init__()
         irreps_value, self.gate = gated(irreps_out) if gate else (irreps_out, None)
         self.query = o3.Linear(irreps_in, irreps_key)
+        # Key and value couple the same sender features with the same harmonics: coupled once.
+        self.coupling = EdgeCoupling(irreps_in, irreps_sh, irreps_key + irreps_value)
         self.key = RadialTensorProduct(irreps_in, irreps_sh, irreps_key)
         self.value = RadialTensorProduct(irreps_in, irreps_sh, irreps_value)
         self.self_interaction = o3.Linear(irreps_in, irreps_value)
@@ -46,9 +49,10 @@ class EquivariantAttention(nn.Module):
     def forward(self, features: Tensor, sh: Tensor, lengths: Tensor, edge_index: Tensor) -> Tensor:
         receivers, senders = edge_index[0], edge_index[1]
         query = self.query(features).index_select(0, receivers)
-        key = self.key(features, sh, lengths, senders)
+        coupled = self.coupling(features.index_select(0, senders), sh)
+        key = self.key(coupled, lengths)
         alpha = segment_softmax((query * key).sum(dim=1) * self.scale, receivers, features.shape[0])
-        value = self.value(features, sh, lengths, senders)
+        value = self.value(coupled, lengths)
         out = self.self_interaction(features) + segment_sum(
             alpha[:, None] * value, receivers, features.shape[0]
         )
