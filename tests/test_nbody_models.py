@@ -28,7 +28,7 @@ EQUIVARIANT = (
 )
 SMALL = {  # cheap but complete
     "tfn": {"channels": 4},
-    "se3_transformer": {"channels": 4},
+    "se3_transformer": {"channels": 4, "div": 2},
     "ensemble": {"members": 2, "hidden_nf": 16},
     "egnn_motion": {"motion_features": True},
 }
@@ -104,6 +104,14 @@ def test_ensemble_predicts_the_mean_of_its_members():
     assert model.member_predictions(**inputs).shape == (2, 20, 3)
 
 
+@pytest.mark.parametrize("div", [0, 22, 2.0, True])
+def test_se3_transformer_rejects_bad_div(div):
+    with pytest.raises(
+        ValueError, match=rf"div must be an integer from 1 to channels \(21\), got {div!r}"
+    ):
+        build_nbody_model("se3_transformer", div=div)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -164,6 +172,17 @@ def test_two_stage_tensor_product_equals_e3nn(irreps_in, irreps_out):
     got = ours(coupling(features, sh), lengths)
     assert expected.abs().max() > 0.1
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+    # Two products sharing the radial MLP's hidden layers: each uses its part of the last layer.
+    torch.set_default_dtype(torch.float64)
+    try:
+        pair = RadialTensorProduct(irreps_in, irreps_sh, irreps_out, copies=2)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    weights = pair.radial(lengths).chunk(2, dim=1)
+    got = pair(coupling(features, sh), lengths)
+    assert not torch.allclose(got[0], got[1])
+    for out, w in zip(got, weights, strict=True):
+        torch.testing.assert_close(out, e3nn_tp(features, sh, w), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["tfn", "se3_transformer"])
@@ -186,11 +205,11 @@ def test_e3nn_baselines_equal_their_e3nn_formulation(name):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
 
 
-def test_e3nn_baselines_load_checkpoints_with_e3nn_constants():
+def test_e3nn_tfn_loads_checkpoints_with_e3nn_constants():
     # Earlier checkpoints hold e3nn's tensor-product constants under '<product>.tp.'; no parameters.
     from egnn.nn.baselines.e3nn_reference import reference_forward
 
-    model, inputs = _model("se3_transformer"), _inputs()
+    model, inputs = _model("tfn"), _inputs()
     reference_forward(model, **inputs)  # builds e3nn's module of each product
     state = model.state_dict()
     for name, module in model.named_modules():

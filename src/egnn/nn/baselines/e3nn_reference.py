@@ -3,8 +3,9 @@
 :func:`reference_forward` runs a built :class:`~egnn.nn.baselines.tfn.NBodyTFN` or
 :class:`~egnn.nn.baselines.se3_transformer.NBodySE3Transformer` with the same parameters, but
 every radial-weighted tensor product computed by ``o3.FullyConnectedTensorProduct(...,
-shared_weights=False)`` fed by the radial network's flat output, and key and value coupled
-separately: the straightforward e3nn formulation that the models' two-stage products replace.
+shared_weights=False)`` fed by (its part of) the radial network's flat output, and key and value
+coupled and contracted separately: the straightforward e3nn formulation that the models'
+two-stage products replace.
 
 Shapes: pos, vel [N, 3]; charges [N, 1]; edge_index [2, E]; returns [N, 3].
 """
@@ -36,7 +37,9 @@ def _e3nn_product(
         finally:
             torch.set_default_dtype(default)
         object.__setattr__(rtp, "_e3nn", tp)
-    return rtp._e3nn(features, sh, rtp.radial(lengths))
+    weights = rtp.radial(lengths).chunk(rtp.copies, dim=1)
+    outs = tuple(rtp._e3nn(features, sh, w) for w in weights)
+    return outs[0] if rtp.copies == 1 else outs
 
 
 def _tfn_layer(layer: TFNLayer, features, sh, lengths, edge_index) -> Tensor:
@@ -50,12 +53,10 @@ def _attention(layer: EquivariantAttention, features, sh, lengths, edge_index) -
     receivers, senders = edge_index[0], edge_index[1]
     sender_features = features.index_select(0, senders)
     query = layer.query(features).index_select(0, receivers)
-    key = _e3nn_product(layer.key, sender_features, sh, lengths)
+    key, value = _e3nn_product(layer.key_value, sender_features, sh, lengths)
     alpha = segment_softmax((query * key).sum(dim=1) * layer.scale, receivers, len(features))
-    value = _e3nn_product(layer.value, sender_features, sh, lengths)
-    out = layer.self_interaction(features) + segment_sum(
-        alpha[:, None] * value, receivers, len(features)
-    )
+    attended = segment_sum(alpha[:, None] * value, receivers, len(features))
+    out = layer.self_interaction(features) + layer.project(attended)
     return layer.norm(layer.gate(out)) if layer.gate is not None else out
 
 
