@@ -5,7 +5,7 @@ through e3nn's own tensor-product module (:mod:`egnn.nn.baselines.e3nn_reference
 One batch of 100 systems x 5 particles, fully connected (2,000 directed edges). A training step is
 forward, MSE against a fixed random target, backward and an Adam step. The variants are timed in
 turn, one step (and one no-grad forward) each per round, after one warm-up round; medians over the
-rounds. ``--profile`` prints torch.profiler's table (top ops by self CPU time) of one step of each.
+rounds, of wall-clock and of the thread's CPU time. ``--profile`` prints torch.profiler's table (top ops by self CPU time) of one step of each.
 Set ``OMP_NUM_THREADS`` before starting (the script also sets torch's thread count).
 """
 
@@ -61,17 +61,25 @@ def forward_pass(model: nn.Module, batch: dict[str, Tensor]) -> Callable[[], Non
     return forward
 
 
-def time_in_turn(fns: dict[str, Callable[[], None]], rounds: int) -> dict[str, list[float]]:
-    """Seconds of each call, the functions called in turn each round, after one warm-up round."""
+def time_in_turn(
+    fns: dict[str, Callable[[], None]], rounds: int
+) -> dict[str, list[tuple[float, float]]]:
+    """(wall, thread CPU) seconds of each call, the functions called in turn each round, after one
+    warm-up round. On a shared machine the thread's CPU time is close to what the call takes on a
+    core of its own; the wall time includes the waits for one."""
     for fn in fns.values():
         fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.thread_time()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append((time.perf_counter() - wall, time.thread_time() - cpu))
     return times
+
+
+def medians(times: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
 
 
 def profile_table(fn: Callable[[], None], rows: int = 12) -> str:
@@ -115,9 +123,13 @@ def main() -> None:
     step_times = time_in_turn(steps, args.rounds)
     forward_times = time_in_turn(forwards, args.rounds)
     print(f"load average {os.getloadavg()}")
+    print(f"{'':32s} {'step wall':>10s} {'(CPU)':>8s} {'forward wall':>13s} {'(CPU)':>9s}")
     for name in chosen:
-        step, fwd = statistics.median(step_times[name]), statistics.median(forward_times[name])
-        print(f"{name:32s} step {step:7.3f} s  forward {fwd * 1e3:8.1f} ms")
+        (step, step_cpu), (fwd, fwd_cpu) = medians(step_times[name]), medians(forward_times[name])
+        print(
+            f"{name:32s} {step:8.3f} s {step_cpu:6.3f} s "
+            f"{fwd * 1e3:10.1f} ms {fwd_cpu * 1e3:6.1f} ms"
+        )
     if args.profile:
         for name, step in steps.items():
             print(f"\n== {name}: one training step\n{profile_table(step)}")
