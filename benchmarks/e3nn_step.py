@@ -5,7 +5,8 @@ through e3nn's own tensor-product module (:mod:`egnn.nn.baselines.e3nn_reference
 One batch of 100 systems x 5 particles, fully connected (2,000 directed edges). A training step is
 forward, MSE against a fixed random target, backward and an Adam step. The variants are timed in
 turn, one step (and one no-grad forward) each per round, after one warm-up round; medians over the
-rounds, of wall-clock and of the thread's CPU time. ``--profile`` prints torch.profiler's table (top ops by self CPU time) of one step of each.
+rounds, of wall-clock and of the thread's CPU time. ``--profile`` prints torch.profiler's table
+(top ops by self CPU time) of one step of each.
 Set ``OMP_NUM_THREADS`` before starting (the script also sets torch's thread count).
 """
 

@@ -9,16 +9,17 @@ e3nn's module load unchanged), computed in two stages:
 1. :class:`EdgeCoupling` (no parameters): for each output irrep ``l3`` the Clebsch-Gordan coupling
    :math:`z_{e,(p,u),k} = \\sum_{ij} C^{l_1 l_2 l_3}_{ijk} f_{e,u,i} Y_{e,j}` of every path ``p``
    that reaches ``l3``: per input block, the harmonics contracted with the coefficients first
-   (a small matrix per edge), then one batched matmul with the block. It depends on neither the radial weights nor the
-   output multiplicities, so several tensor products of the same inputs (key and value) share it.
+   (a small matrix per edge), then one batched matmul with the block. It depends on neither the
+   radial weights nor the output multiplicities, so several tensor products of the same inputs
+   (key and value) share it.
 2. :class:`RadialTensorProduct`: the radial network's last layer gives, per edge, the weights of
-   every path with output ``l3`` in one block ``[E, U, W]`` (columns of the last layer permuted once
-   per call, path weights folded in), and one batched matmul per output block contracts them with
-   ``z``: :math:`out_{e,w,k} = \\sum_{(p,u)} R_{e,(p,u),w} z_{e,(p,u),k}`.
+   every path with output ``l3`` in one contiguous block ``[E, U, W]`` (one matmul per block, the
+   columns of the last layer's weight permuted and scaled by the path weights), and one batched
+   matmul per output block contracts them with ``z``:
+   :math:`out_{e,w,k} = \\sum_{(p,u)} R_{e,(p,u),w} z_{e,(p,u),k}`.
 
 e3nn slices its flat per-edge weight tensor ``[E, weight_numel]`` once per path, and the backward
-pass of each slice writes a zero tensor of the full size; here the weights are split once per
-output block (one concatenation in the backward pass).
+pass of each slice writes a zero tensor of that full size; here no per-edge tensor is sliced.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _paths(irreps_in: o3.Irreps, irreps_sh: o3.Irreps, ir: o3.Irrep) -> list[tup
 
 
 class EdgeCoupling(nn.Module):
-    """Clebsch-Gordan coupling of per-edge features with spherical harmonics, grouped by output irrep.
+    """Clebsch-Gordan coupling of per-edge features with spherical harmonics, by output irrep.
 
     Args:
         irreps_in: irreps of the (gathered) sender features.

@@ -24,12 +24,13 @@ class EquivariantAttention(nn.Module):
     r""":math:`f_i' = \mathrm{BN}(\mathrm{Gate}(W_s f_i + W_o \sum_j \alpha_{ij} V_{ij}))`, with
     :math:`\alpha_{ij} = \mathrm{softmax}_j(\langle Q f_i, K_{ij}\rangle / \sqrt{d_k})` (one head).
 
-    Keys :math:`K_{ij}` and values :math:`V_{ij}` are radial-weighted tensor products of the sender's
-    features with the edge's spherical harmonics (one weight per path, input channel, output
-    channel and edge), both with the ``irreps_attention`` channels, which are fewer than the
-    layer's (the original SE(3)-Transformer divides the channels of keys, queries and values by
-    ``div``); :math:`W_o` maps the attention output back, and :math:`W_s f_i + W_o(\cdot)` is
-    the original's linear map of the concatenation of input and attention output.
+    Keys :math:`K_{ij}` and values :math:`V_{ij}` are radial-weighted tensor products of the
+    sender's features with the edge's spherical harmonics (one weight per path, input channel,
+    output channel and edge; one radial MLP gives those of both), with the ``irreps_attention``
+    channels, fewer than the layer's (the original SE(3)-Transformer divides the channels of keys,
+    queries and values by ``div``); :math:`W_o` maps the attention output back, and
+    :math:`W_s f_i + W_o(\cdot)` is the original's linear map of the concatenation of input and
+    attention output.
 
     Shapes: features [N, irreps_in.dim]; sh [E, sh dim]; lengths [E, 1]; edge_index [2, E].
     """
