@@ -106,9 +106,10 @@ def test_ensemble_predicts_the_mean_of_its_members():
 
 @pytest.mark.parametrize("div", [0, 22, 2.0, True])
 def test_se3_transformer_rejects_bad_div(div):
-    with pytest.raises(
-        ValueError, match=rf"div must be an integer from 1 to channels \(21\), got {div!r}"
-    ):
+    from egnn.errors import ConfigError
+
+    message = rf"div must be an integer from 1 to channels \(21\), got {div!r}"
+    with pytest.raises(ConfigError, match=message):
         build_nbody_model("se3_transformer", div=div)
 
 

@@ -15,6 +15,7 @@ from e3nn import o3
 from e3nn.nn import BatchNorm
 from torch import Tensor, nn
 
+from egnn.errors import ConfigError
 from egnn.nn.baselines.edge_tensor_product import EdgeCoupling, RadialTensorProduct
 from egnn.nn.baselines.tfn import IrrepsDynamics, gated, hidden_irreps
 from egnn.nn.segment import segment_softmax, segment_sum
@@ -87,7 +88,9 @@ class NBodySE3Transformer(IrrepsDynamics):
     ) -> None:
         super().__init__()
         if not isinstance(div, int) or isinstance(div, bool) or not 1 <= div <= channels:
-            raise ValueError(f"div must be an integer from 1 to channels ({channels}), got {div!r}")
+            raise ConfigError(
+                f"div must be an integer from 1 to channels ({channels}), got {div!r}"
+            )
         self.irreps_sh = o3.Irreps.spherical_harmonics(max_degree)
         hidden = hidden_irreps(channels, max_degree)
         attention = hidden_irreps(channels // div, max_degree)
