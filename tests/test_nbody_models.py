@@ -28,7 +28,7 @@ EQUIVARIANT = (
 )
 SMALL = {  # cheap but complete
     "tfn": {"channels": 4},
-    "se3_transformer": {"channels": 4},
+    "se3_transformer": {"channels": 4, "div": 2},
     "ensemble": {"members": 2, "hidden_nf": 16},
     "egnn_motion": {"motion_features": True},
 }
@@ -113,6 +113,15 @@ def test_ensemble_predicts_the_mean_of_its_members():
     assert model.member_predictions(**inputs).shape == (2, 20, 3)
 
 
+@pytest.mark.parametrize("div", [0, 22, 2.0, True])
+def test_se3_transformer_rejects_bad_div(div):
+    from egnn.errors import ConfigError
+
+    message = rf"div must be an integer from 1 to channels \(21\), got {div!r}"
+    with pytest.raises(ConfigError, match=message):
+        build_nbody_model("se3_transformer", div=div)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -139,3 +148,82 @@ def test_compiling_an_ensemble_compiles_each_member():
     model = build_nbody_model("ensemble", members=2, hidden_nf=8)
     model.compile()
     assert all(member._compiled_call_impl is not None for member in model.members)
+
+
+@pytest.mark.parametrize(
+    ("irreps_in", "irreps_out"),
+    [
+        ("1x0e + 1x1o", "6x0e + 2x1o + 2x2e"),
+        ("3x0e + 2x1o + 2x2e", "2x0e + 3x1o + 1x2e"),
+        ("2x0e + 3x1o", "2x1e + 3x2o + 1x0o"),  # odd and even outputs, and a block no path reaches
+    ],
+)
+def test_two_stage_tensor_product_equals_e3nn(irreps_in, irreps_out):
+    from e3nn import o3
+
+    from egnn.nn.baselines.edge_tensor_product import EdgeCoupling, RadialTensorProduct
+
+    torch.manual_seed(0)
+    torch.set_default_dtype(torch.float64)  # e3nn's constants are made in the default dtype
+    try:
+        irreps_sh = o3.Irreps.spherical_harmonics(2)
+        e3nn_tp = o3.FullyConnectedTensorProduct(
+            irreps_in, irreps_sh, irreps_out, shared_weights=False
+        )
+        ours = RadialTensorProduct(irreps_in, irreps_sh, irreps_out)
+        coupling = EdgeCoupling(irreps_in, irreps_sh, irreps_out)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    vec = torch.randn(9, 3, dtype=torch.float64)
+    sh = o3.spherical_harmonics(irreps_sh, vec, normalize=True, normalization="component")
+    lengths = vec.norm(dim=1, keepdim=True)
+    features = o3.Irreps(irreps_in).randn(9, -1, dtype=torch.float64)
+    expected = e3nn_tp(features, sh, ours.radial(lengths))
+    got = ours(coupling(features, sh), lengths)
+    assert expected.abs().max() > 0.1
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+    # Two products sharing the radial MLP's hidden layers: each uses its part of the last layer.
+    torch.set_default_dtype(torch.float64)
+    try:
+        pair = RadialTensorProduct(irreps_in, irreps_sh, irreps_out, copies=2)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    weights = pair.radial(lengths).chunk(2, dim=1)
+    got = pair(coupling(features, sh), lengths)
+    assert not torch.allclose(got[0], got[1])
+    for out, w in zip(got, weights, strict=True):
+        torch.testing.assert_close(out, e3nn_tp(features, sh, w), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["tfn", "se3_transformer"])
+def test_e3nn_baselines_equal_their_e3nn_formulation(name):
+    # Outputs and parameter gradients of the models equal those of the same parameters run through
+    # e3nn's own tensor-product module (key and value coupled separately).
+    from egnn.nn.baselines.e3nn_reference import reference_forward
+
+    model, inputs = _model(name), _inputs()
+    outputs = []
+    for forward in (model, lambda **kw: reference_forward(model, **kw)):
+        model.zero_grad()
+        out = forward(**inputs)
+        out.pow(2).sum().backward()
+        outputs.append((out, [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    (ours, ours_grads), (e3nn_out, e3nn_grads) = outputs
+    torch.testing.assert_close(ours, e3nn_out, rtol=0, atol=1e-10)
+    assert len(ours_grads) == len(e3nn_grads) > 0
+    for a, b in zip(ours_grads, e3nn_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+
+
+def test_e3nn_tfn_loads_checkpoints_with_e3nn_constants():
+    # Earlier checkpoints hold e3nn's tensor-product constants under '<product>.tp.'; no parameters.
+    from egnn.nn.baselines.e3nn_reference import reference_forward
+
+    model, inputs = _model("tfn"), _inputs()
+    reference_forward(model, **inputs)  # builds e3nn's module of each product
+    state = model.state_dict()
+    for name, module in model.named_modules():
+        if hasattr(module, "_e3nn"):
+            state.update({f"{name}.tp.{k}": v for k, v in module._e3nn.state_dict().items()})
+    assert any(".tp." in key for key in state)
+    model.load_state_dict(state, strict=True)

@@ -97,6 +97,7 @@ NUMERIC_RULES: dict[str, Rule] = {
     "model.net.*_nf": POSITIVE_INT,
     "model.net.n_layers": POSITIVE_INT,
     "model.net.channels": POSITIVE_INT,
+    "model.net.div": POSITIVE_INT,
     "trainer.max_epochs": POSITIVE_INT,
     "trainer.min_epochs": NON_NEGATIVE_INT_OR_NULL,
     "trainer.check_val_every_n_epoch": POSITIVE_INT,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import torch
 from e3nn import o3
-from e3nn.nn import BatchNorm, FullyConnectedNet, Gate
+from e3nn.nn import BatchNorm, Gate
 from torch import Tensor, nn
 
+from egnn.nn.baselines.edge_tensor_product import EdgeCoupling, RadialTensorProduct
 from egnn.nn.segment import segment_mean
 
 
@@ -27,32 +28,6 @@ def gated(irreps: o3.Irreps) -> tuple[o3.Irreps, Gate]:
     gates = o3.Irreps(f"{non_scalars.num_irreps}x0e")
     gate = Gate(scalars, [torch.nn.functional.silu], gates, [torch.sigmoid], non_scalars)
     return gate.irreps_in, gate
-
-
-class RadialTensorProduct(nn.Module):
-    """Per-edge tensor product of sender features with the edge's spherical harmonics, its weights
-    given by an MLP of the edge length: :math:`TP(f_j, Y(\\hat r_{ij}); R(\\|r_{ij}\\|))`.
-
-    Shapes: features [N, irreps_in.dim]; sh [E, irreps_sh.dim]; lengths [E, 1]; returns [E, irreps_out.dim].
-    """
-
-    def __init__(
-        self,
-        irreps_in: o3.Irreps,
-        irreps_sh: o3.Irreps,
-        irreps_out: o3.Irreps,
-        radial_hidden: int = 32,
-    ):
-        super().__init__()
-        self.tp = o3.FullyConnectedTensorProduct(
-            irreps_in, irreps_sh, irreps_out, shared_weights=False
-        )
-        self.radial = FullyConnectedNet(
-            [1, radial_hidden, radial_hidden, self.tp.weight_numel], torch.nn.functional.silu
-        )
-
-    def forward(self, features: Tensor, sh: Tensor, lengths: Tensor, senders: Tensor) -> Tensor:
-        return self.tp(features.index_select(0, senders), sh, self.radial(lengths))
 
 
 def edge_geometry(pos: Tensor, edge_index: Tensor, irreps_sh: o3.Irreps) -> tuple[Tensor, Tensor]:
@@ -75,13 +50,15 @@ class TFNLayer(nn.Module):
     ):
         super().__init__()
         irreps_tp, self.gate = gated(irreps_hidden) if gate else (irreps_hidden, None)
+        self.coupling = EdgeCoupling(irreps_in, irreps_sh, irreps_tp)
         self.message = RadialTensorProduct(irreps_in, irreps_sh, irreps_tp)
         self.self_interaction = o3.Linear(irreps_in, irreps_tp)
         self.norm = BatchNorm(irreps_hidden) if gate else None
         self.irreps_out = irreps_hidden
 
     def forward(self, features: Tensor, sh: Tensor, lengths: Tensor, edge_index: Tensor) -> Tensor:
-        messages = self.message(features, sh, lengths, edge_index[1])
+        coupled = self.coupling(features.index_select(0, edge_index[1]), sh)
+        messages = self.message(coupled, lengths)
         out = self.self_interaction(features) + segment_mean(
             messages, edge_index[0], features.shape[0]
         )
