@@ -60,3 +60,11 @@ def test_file_without_checksum_is_checked_in_full_then_given_one(tmp_path, caplo
     with caplog.at_level(logging.WARNING, logger="egnn.data.npz_cache"):
         assert read_npz_params(bad, {"pos"}, "old data") is None
     assert "bad CRC in pos.npy" in caplog.text and not has_checksum(bad)
+
+
+def test_pickled_content_is_never_loaded(tmp_path):
+    """A cache whose params are a pickled object (unpickling can run code) is refused, even when
+    the object would read as valid parameters."""
+    path = tmp_path / "evil.npz"
+    np.savez(path, params=np.array('{"seed": 1}', dtype=object), pos=np.zeros(2))
+    assert read_npz_params(path, {"pos"}, "test data") is None
