@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import os
+import pathlib
 import threading
 import time
 
@@ -72,7 +73,7 @@ def test_orphan_temporaries_of_the_file_and_its_checksum_are_removed(tmp_path, c
     with caplog.at_level(logging.WARNING, logger="egnn.integrity"):
         assert remove_orphan_temporaries(path) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
-    assert "removed 2 temporary file(s) left by an interrupted writer of" in caplog.text
+    assert f"removed 2 temporary file(s) left by an interrupted writer of {path}" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="egnn.integrity"):
         assert remove_orphan_temporaries(path) == 0
@@ -116,3 +117,19 @@ def test_a_waiting_locker_gets_the_lock_when_the_holder_ends(tmp_path, caplog):
     assert order == ["holder done", "waiter in"]
     assert f"waiting for another process (pid {os.getpid()}" in caplog.text
     assert "holds the cache" in caplog.text and "the cache released after" in caplog.text
+
+
+def test_an_orphan_removed_meanwhile_by_another_process_is_not_counted(tmp_path, monkeypatch):
+    path = tmp_path / "train.npz"
+    for name in (".train.npz.a.tmp", ".train.npz.b.tmp"):
+        (tmp_path / name).write_text("x")
+    unlink = pathlib.Path.unlink
+
+    def racing_unlink(self, missing_ok=False):
+        unlink(self)
+        if self.name == ".train.npz.a.tmp":  # another cleaner got there first
+            raise FileNotFoundError(self)
+
+    monkeypatch.setattr(pathlib.Path, "unlink", racing_unlink)
+    assert remove_orphan_temporaries(path) == 1
+    assert list(tmp_path.iterdir()) == []
