@@ -73,7 +73,9 @@ def test_orphan_temporaries_of_the_file_and_its_checksum_are_removed(tmp_path, c
     with caplog.at_level(logging.WARNING, logger="egnn.integrity"):
         assert remove_orphan_temporaries(path) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
-    assert f"removed 2 temporary file(s) left by an interrupted writer of {path}" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [
+        f"removed 2 temporary file(s) left by an interrupted writer of {path}"
+    ]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="egnn.integrity"):
         assert remove_orphan_temporaries(path) == 0
