@@ -83,9 +83,9 @@ def test_orphan_temporaries_of_the_file_and_its_checksum_are_removed(tmp_path, c
 
 
 def test_lock_names_its_holder_and_refuses_a_second_one(tmp_path):
-    path = tmp_path / "sub" / "cache"
+    path = tmp_path / "a" / "b" / "cache"  # missing parents are created
     with exclusive(path, what="the cache"):
-        holder = (tmp_path / "sub" / "cache.lock").read_text()
+        holder = (tmp_path / "a" / "b" / "cache.lock").read_text()
         assert holder == f"pid {os.getpid()} on {os.uname().nodename}\n"
         # flock conflicts between two open file descriptions, even in one process.
         with pytest.raises(ConfigError) as err, exclusive(path, wait=False, what="the cache"):
