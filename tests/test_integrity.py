@@ -135,3 +135,13 @@ def test_an_orphan_removed_meanwhile_by_another_process_is_not_counted(tmp_path,
     monkeypatch.setattr(pathlib.Path, "unlink", racing_unlink)
     assert remove_orphan_temporaries(path) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_holder_that_has_not_written_its_name_is_unknown(tmp_path):
+    import fcntl
+
+    path = tmp_path / "cache"
+    with open(f"{path}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # locked, nothing written yet
+        with pytest.raises(ConfigError, match=r"\(unknown\); wait"), exclusive(path, wait=False):
+            pass
