@@ -117,7 +117,9 @@ def test_a_waiting_locker_gets_the_lock_when_the_holder_ends(tmp_path, caplog):
         order.append("waiter in")
     thread.join()
     assert order == ["holder done", "waiter in"]
-    assert f"waiting for another process (pid {os.getpid()}" in caplog.text
+    holder = f"pid {os.getpid()} on {os.uname().nodename}"
+    messages = [r.getMessage() for r in caplog.records]
+    assert f"waiting for another process ({holder}) that holds the cache" in messages
     assert "holds the cache" in caplog.text and "the cache released after" in caplog.text
 
 
