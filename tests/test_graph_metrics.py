@@ -103,3 +103,33 @@ def test_bce_of_probabilities_is_the_releases_clamped_loss():
         assert (out.item(), wrong.grad.item()) == pytest.approx((loss, grad))
     with pytest.raises(ValueError, match="bce_input must be one of"):
         per_graph_bce(logits, target, graph, 2, bce_input="probs")
+
+
+def test_drawn_metrics_keep_the_bce_and_one_draw_has_no_spread():
+    target, edge_graph = torch.tensor([1.0, 0.0]), torch.zeros(2, dtype=torch.long)
+    logits = [torch.tensor([2.0, -1.0]), torch.tensor([0.0, 0.0])]
+    bce = [
+        -math.log(1 / (1 + math.exp(-2.0))) - math.log(1 - 1 / (1 + math.exp(1.0))),
+        2 * math.log(2.0),
+    ]
+    two = DrawnAdjacencyMetrics(n_draws=2)
+    for draw, z in zip(two, logits, strict=True):
+        draw.update(z, target, edge_graph, 1)
+    out = two.compute()
+    assert set(out) == {"bce", "bce_std", "error", "error_std", "f1", "f1_std"}
+    assert out["bce"].item() == pytest.approx(sum(bce) / 2, rel=1e-6)
+    assert out["bce_std"].item() == pytest.approx(abs(bce[0] - bce[1]) / 2**0.5, rel=1e-5)
+    one = DrawnAdjacencyMetrics(n_draws=1, with_bce=False)
+    one[0].update(logits[0], target, edge_graph, 1)
+    out = one.compute()
+    assert set(out) == {"error", "f1"}  # no spread from a single draw, no BCE when not asked
+    assert out["error"].item() == 0.0 and out["f1"].item() == 1.0
+
+
+def test_per_graph_bce_stays_on_the_logits_device():
+    """Built on the logits' device (checked on the meta device: no GPU needed)."""
+    logits = torch.zeros(4, device="meta")
+    out = per_graph_bce(
+        logits, torch.zeros(4, device="meta"), torch.zeros(4, dtype=torch.long, device="meta"), 2
+    )
+    assert out.device.type == "meta" and out.shape == (2,)

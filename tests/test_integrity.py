@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import os
+import pathlib
 import threading
 import time
 
@@ -72,7 +73,9 @@ def test_orphan_temporaries_of_the_file_and_its_checksum_are_removed(tmp_path, c
     with caplog.at_level(logging.WARNING, logger="egnn.integrity"):
         assert remove_orphan_temporaries(path) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
-    assert "removed 2 temporary file(s) left by an interrupted writer of" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [
+        f"removed 2 temporary file(s) left by an interrupted writer of {path}"
+    ]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="egnn.integrity"):
         assert remove_orphan_temporaries(path) == 0
@@ -80,9 +83,9 @@ def test_orphan_temporaries_of_the_file_and_its_checksum_are_removed(tmp_path, c
 
 
 def test_lock_names_its_holder_and_refuses_a_second_one(tmp_path):
-    path = tmp_path / "sub" / "cache"
+    path = tmp_path / "a" / "b" / "cache"  # missing parents are created
     with exclusive(path, what="the cache"):
-        holder = (tmp_path / "sub" / "cache.lock").read_text()
+        holder = (tmp_path / "a" / "b" / "cache.lock").read_text()
         assert holder == f"pid {os.getpid()} on {os.uname().nodename}\n"
         # flock conflicts between two open file descriptions, even in one process.
         with pytest.raises(ConfigError) as err, exclusive(path, wait=False, what="the cache"):
@@ -114,5 +117,33 @@ def test_a_waiting_locker_gets_the_lock_when_the_holder_ends(tmp_path, caplog):
         order.append("waiter in")
     thread.join()
     assert order == ["holder done", "waiter in"]
-    assert f"waiting for another process (pid {os.getpid()}" in caplog.text
+    holder = f"pid {os.getpid()} on {os.uname().nodename}"
+    messages = [r.getMessage() for r in caplog.records]
+    assert f"waiting for another process ({holder}) that holds the cache" in messages
     assert "holds the cache" in caplog.text and "the cache released after" in caplog.text
+
+
+def test_an_orphan_removed_meanwhile_by_another_process_is_not_counted(tmp_path, monkeypatch):
+    path = tmp_path / "train.npz"
+    for name in (".train.npz.a.tmp", ".train.npz.b.tmp"):
+        (tmp_path / name).write_text("x")
+    unlink = pathlib.Path.unlink
+
+    def racing_unlink(self, missing_ok=False):
+        unlink(self)
+        if self.name == ".train.npz.a.tmp":  # another cleaner got there first
+            raise FileNotFoundError(self)
+
+    monkeypatch.setattr(pathlib.Path, "unlink", racing_unlink)
+    assert remove_orphan_temporaries(path) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_holder_that_has_not_written_its_name_is_unknown(tmp_path):
+    import fcntl
+
+    path = tmp_path / "cache"
+    with open(f"{path}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # locked, nothing written yet
+        with pytest.raises(ConfigError, match=r"\(unknown\); wait"), exclusive(path, wait=False):
+            pass
