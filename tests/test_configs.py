@@ -172,3 +172,11 @@ def test_runs_started_in_one_second_get_their_own_folders(tmp_path):
     folders = [choose_run_dir(str(tmp_path / "nbody"), timestamp, None) for _ in range(3)]
     assert [Path(f).name for f in folders] == [timestamp, f"{timestamp}_1", f"{timestamp}_2"]
     assert all(Path(f).is_dir() for f in folders)
+
+
+def test_qm9_one_hour_budget_is_all_molecules_for_four_epochs(tmp_path):
+    cfg = compose_config(["experiment=qm9_cpu_1h"], tmp_path)
+    assert cfg.task_name == "qm9_cpu_1h"
+    assert cfg.data.n_train is None and cfg.data.batch_size == 96  # all 100,000 molecules
+    assert cfg.trainer.max_epochs == 4 and cfg.model.scheduler.T_max == 4  # the cosine ends
+    assert cfg.trainer.max_time is None and cfg.trainer.limit_val_batches == 0.25
