@@ -107,6 +107,7 @@ NUMERIC_RULES: dict[str, Rule] = {
     "trainer.num_sanity_val_steps": INT_FROM_MINUS_ONE,
     "trainer.gradient_clip_val": POSITIVE_OR_NULL,
     "trainer.limit_*_batches": BATCH_LIMIT,
+    "trainer.val_check_interval": BATCH_LIMIT,
     "trainer.overfit_batches": OVERFIT,
     "trainer.precision": PRECISION,
     "logger.*.flush_logs_every_n_steps": POSITIVE_INT,
