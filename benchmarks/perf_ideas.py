@@ -1,4 +1,4 @@
-"""Speed ideas of issue 6 measured against the compiled backbone, and kept only if they pay.
+"""Speed ideas for the N-body training step, measured against the compiled backbone, and kept only if they pay.
 
 One process times the N-body training step (100 systems x 5 particles, forward, MSE, backward,
 fused Adam) of several variants of the same function, in turn and in blocks

@@ -5,11 +5,16 @@ import copy
 
 import pytest
 import torch
+from hydra.core.global_hydra import GlobalHydra
 
 from egnn.nn import build_nbody_model, fully_connected_edges
 from egnn.nn import compile as compile_mod
-from egnn.nn.compile import compile_available, compile_module
+from egnn.nn.compile import AUTO_COMPILE_MIN_STEPS, compile_available, compile_module
+from egnn.run import callbacks as callbacks_mod
+from egnn.run.callbacks import AutoCompile
 from egnn.testing import EDGE_INDEX, NODE_SCALAR, POSITION, VECTOR, assert_equivariant
+
+from .conftest import compose_config
 
 KINDS = {"pos": POSITION, "vel": VECTOR, "charges": NODE_SCALAR, "edge_index": EDGE_INDEX}
 
@@ -70,3 +75,68 @@ def test_bf16_autocast_keeps_coordinates_float32_and_close():
     assert mixed.dtype == torch.float32
     error = (mixed - exact).abs().max() / exact.abs().max()
     assert 0 < error < 1e-2  # bf16 arithmetic, not the same numbers, but close
+
+
+class _Trainer:
+    """The two attributes :class:`AutoCompile` reads from a Lightning trainer."""
+
+    def __init__(self, steps):
+        self.estimated_stepping_batches = steps
+        self.strategy = type("Strategy", (), {"root_device": torch.device("cpu")})()
+
+
+class _Task:
+    def __init__(self, name):
+        size = {"channels": 4} if name == "tfn" else {"hidden_nf": 8}
+        self.net = build_nbody_model(name, n_layers=2, **size)
+
+
+@pytest.mark.parametrize(
+    ("name", "steps", "compiled"),
+    [
+        ("egnn", AUTO_COMPILE_MIN_STEPS, True),  # measured to pay, long run
+        ("egnn", float("inf"), True),  # max_epochs=-1: no end planned
+        ("egnn", AUTO_COMPILE_MIN_STEPS - 1, False),  # too short to repay the compile time
+        ("egnn_release", 10**6, False),  # the release's formulation stands for its eager code
+        ("tfn", 10**6, False),  # Dynamo falls back to eager on e3nn after minutes of tracing
+    ],
+)
+def test_auto_compile_compiles_where_it_pays(name, steps, compiled, monkeypatch):
+    if name == "tfn":
+        pytest.importorskip("e3nn")
+    monkeypatch.setattr(callbacks_mod, "compile_module", lambda net, device: net.compile() or True)
+    task, callback = _Task(name), AutoCompile()
+    callback.on_fit_start(_Trainer(steps), task)
+    assert callback.compiled is compiled
+    assert (task.net._compiled_call_impl is not None) is compiled
+
+
+def test_auto_compile_stays_eager_without_a_compiler(monkeypatch):
+    monkeypatch.setattr(callbacks_mod, "compile_module", lambda net, device: False)
+    task, callback = _Task("egnn"), AutoCompile()
+    callback.on_fit_start(_Trainer(10**6), task)
+    assert callback.compiled is False
+    assert task.net._compiled_call_impl is None
+
+
+def test_short_training_run_stays_eager(nbody_data_dir, tmp_path):
+    # compile=auto is the default; a run of a few steps is too short for the compile to pay.
+    from egnn.run.train import train
+
+    cfg = compose_config(
+        [
+            "experiment=nbody",
+            f"paths.data_dir={nbody_data_dir}",
+            "data.dataset=tiny",
+            "data.n_train=100",
+            "model.net.hidden_nf=8",
+            "debug=limit",
+            "trainer.enable_progress_bar=false",
+            "forward_time.enabled=false",
+        ],
+        tmp_path,
+    )
+    assert cfg.compile == "auto"
+    metrics = train(cfg)
+    GlobalHydra.instance().clear()
+    assert metrics["compiled"] is False

@@ -152,6 +152,7 @@ def test_time_budget_format(tmp_path):
         ("model.optimizer.lr=-1", "model.optimizer.lr=-1 is out of range"),
         ("trainer.max_epochs=0", "trainer.max_epochs=0 is out of range"),
         ("data.batch_size=abc", "data.batch_size='abc' is a str"),
+        ("compile=sometimes", "compile='sometimes' is not allowed: use true, false or auto"),
     ],
 )
 def test_train_command_exits_2_with_one_line(override, expected, tmp_path):

@@ -58,3 +58,16 @@ def compile_module(
     torch._dynamo.config.suppress_errors = True
     module.compile(dynamic=dynamic, options=inductor_options(device))
     return True
+
+
+# ``compile=auto`` compiles a run's network when both hold: its class says compiling pays
+# (``compile_pays = True``, set where it was measured) and the run plans at least this many
+# optimizer steps. A cold compile of the N-body EGNN costs 30-40 s on one CPU thread and saves
+# about 4 ms a step; with Inductor's on-disk cache warm it costs 1.5-3 s
+# (report/notes/performance.md).
+AUTO_COMPILE_MIN_STEPS = 2_000
+
+
+def compile_pays(module: nn.Module) -> bool:
+    """Whether compiling ``module`` was measured to pay: its class sets ``compile_pays = True``."""
+    return bool(getattr(module, "compile_pays", False))

@@ -56,6 +56,9 @@ class NBodyEGNN(nn.Module):
         **egnn_kwargs: further :class:`~egnn.nn.egnn.EGNN` options (``coord_agg``, ``tanh``, ...).
     """
 
+    # compile=auto compiles it: one CPU thread, batch 100, training step 1.1-1.3x faster.
+    compile_pays = True
+
     def __init__(
         self, hidden_nf: int = 64, n_layers: int = 4, motion_features: bool = False, **egnn_kwargs
     ) -> None:
@@ -184,6 +187,8 @@ class NBodyEGNNRelease(NBodyEGNN):
     release's code in a training run on the machine at hand (time to accuracy). Shapes as
     :class:`NBodyEGNN`.
     """
+
+    compile_pays = False  # it stands for the release's eager code
 
     def __init__(self, hidden_nf: int = 64, n_layers: int = 4, **egnn_kwargs) -> None:
         if egnn_kwargs.get("motion_features"):

@@ -10,7 +10,37 @@ import time
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Timer
 
+from egnn.nn.compile import AUTO_COMPILE_MIN_STEPS, compile_module, compile_pays
+
 log = logging.getLogger(__name__)
+
+
+class AutoCompile(pl.Callback):
+    """``compile=auto``: compile the task's ``net`` when fitting starts if compiling pays for it
+    (:func:`~egnn.nn.compile.compile_pays`) and the run plans at least ``min_steps`` optimizer
+    steps (Lightning's ``estimated_stepping_batches``: epochs x batches, or ``max_steps``), so
+    that short runs (tests, ``fast_dev_run``, a few epochs) skip the compile time and long ones get
+    the fused kernels. Where no compiler works, :func:`~egnn.nn.compile.compile_module` leaves the
+    network eager. ``compiled`` says what was chosen."""
+
+    def __init__(self, min_steps: int = AUTO_COMPILE_MIN_STEPS) -> None:
+        self.min_steps = min_steps
+        self.compiled = False
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        net = getattr(pl_module, "net", None)
+        if net is None or not compile_pays(net):
+            return
+        steps = trainer.estimated_stepping_batches
+        if steps < self.min_steps:
+            log.info(
+                "compile=auto: eager (%s planned steps, compiling pays from %d)",
+                steps,
+                self.min_steps,
+            )
+            return
+        self.compiled = compile_module(net, device=str(trainer.strategy.root_device))
+        log.info("compile=auto: %s", "compiled" if self.compiled else "eager (no compiler)")
 
 
 class WallClock(pl.Callback):

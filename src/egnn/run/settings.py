@@ -187,12 +187,19 @@ def check_folder(key: str, folder: str | os.PathLike) -> None:
         raise ConfigError(f"{key}={folder} cannot be created or written ({reason})") from None
 
 
+COMPILE_SETTINGS = (True, False, "auto")
 MAX_TIME_FORMAT = re.compile(r"^\d{2}:\d{2}:\d{2}:\d{2}$")
 
 
 def check_settings(cfg: DictConfig) -> None:
     """Check every numeric setting, the time budget and every folder of a composed run config."""
     check_numbers(cfg)
+    compile_setting = cfg.get("compile", False)
+    if compile_setting not in COMPILE_SETTINGS:
+        raise ConfigError(
+            f"compile={compile_setting!r} is not allowed: use true, false or auto (compile where"
+            " it pays)"
+        )
     max_time = OmegaConf.select(cfg, "trainer.max_time")
     if max_time is not None and not MAX_TIME_FORMAT.match(str(max_time)):
         raise ConfigError(

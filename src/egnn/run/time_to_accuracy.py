@@ -83,7 +83,16 @@ def run_summary(label: str, run_dir: Path, target: float, metric: str) -> dict:
         **(reached or end),
         **{
             key: metrics[key]
-            for key in ("compiled", "num_threads", "git_commit", "command", "time_per_epoch_s")
+            for key in (
+                "compiled",
+                "num_threads",
+                "git_commit",
+                "command",
+                "time_per_epoch_s",
+                "train_cpu_s",
+                "load_average_1min_median",
+                "beside",
+            )
             if key in metrics
         },
     }

@@ -26,7 +26,7 @@ from egnn.atomic import atomic_write_json, atomic_write_text
 from egnn.errors import ConfigError
 from egnn.integrity import exclusive
 from egnn.nn.compile import compile_module
-from egnn.run.callbacks import ProgressLine, ValidateBeforeStop, WallClock
+from egnn.run.callbacks import AutoCompile, ProgressLine, ValidateBeforeStop, WallClock
 from egnn.run.checkpoints import ChecksummedCheckpointIO, checkpoint_model_name, read_checkpoint
 from egnn.run.common import (
     CONFIG_DIR,
@@ -224,16 +224,17 @@ def _fit_and_test(
     loggers: list,
 ) -> dict:
     """Fit (or resume), test the best checkpoint, write metrics.json; returns its metrics."""
+    auto_compile = AutoCompile() if cfg.get("compile") == "auto" else None
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer,
-        callbacks=callbacks,
+        callbacks=[*callbacks, auto_compile] if auto_compile else callbacks,
         logger=loggers or False,
         plugins=[ChecksummedCheckpointIO()],
     )
     start_wandb_runs(loggers, cfg)
 
     metrics: dict = {"seed": int(cfg.seed), "num_threads": torch.get_num_threads()}
-    metrics["compiled"] = bool(cfg.get("compile", False)) and compile_module(
+    metrics["compiled"] = cfg.get("compile") is True and compile_module(
         model.net, device=str(trainer.strategy.root_device)
     )
     if cfg.get("train", True):
@@ -256,6 +257,8 @@ def _fit_and_test(
                 ) from err
             raise
         metrics["train_time_s"] = _train_time_s(trainer, time.perf_counter() - start)
+        if auto_compile is not None:
+            metrics["compiled"] = auto_compile.compiled
         metrics.update(_contention(trainer))
         if is_rank_zero():
             restore_history(csv_path, history)
