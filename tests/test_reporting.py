@@ -800,3 +800,32 @@ def test_result_links_are_relative_to_the_page_they_go_in(tmp_path):
     assert relative_link(Path("results/x.json"), None) == "results/x.json"
     row = other_benchmark_lines(bench, tmp_path / "report")[-1]
     assert row.startswith("| [`cpu-old.json`](../results/benchmark/cpu-old.json) | not recorded |")
+
+
+def test_qm9_table_shows_the_budget_runs_and_what_they_cost(tmp_path):
+    from egnn.reporting.tables import QM9_CPU_BUDGET, qm9_table
+
+    folder = tmp_path / QM9_CPU_BUDGET
+    folder.mkdir()
+    record = {
+        "experiment": QM9_CPU_BUDGET,
+        "command": "train.py experiment=qm9_cpu_1h data.target=homo",
+        "git_commit": "0" * 40,
+        "machine": "2 cores, no GPU",
+        "model": "egnn",
+        "target": "homo",
+        "seed": 0,
+        "test/mae": 123.4,
+        "epochs": 4,
+        "n_train": None,
+        "train_time_s": 5400.0,
+        "train_cpu_s": 3480.0,
+        "load_average_1min_median": 2.14,
+    }
+    (folder / "egnn-homo-seed0.json").write_text(json.dumps(sealed(record)))
+    rows = {line.split(" | ")[0].strip("| "): line for line in qm9_table(tmp_path).splitlines()}
+    assert "| 123.4 | 100000 train molecules, 4 epochs, 58 CPU min (1.5 h wall, load 2.1) |" in (
+        rows["homo"]
+    )
+    assert "| 29.0 |" in rows["homo"]  # the paper's MAE beside ours
+    assert rows["mu"].endswith("| not run yet | not run yet | — |")

@@ -65,7 +65,7 @@ TABLED = {
     "ae_community",
     "ae_erdos_renyi",
     "qm9",
-    "qm9_cpu",
+    "qm9_cpu_1h",
     "nbody_data_efficiency",
     "ae_sparsity",
     "ae_embedding",
