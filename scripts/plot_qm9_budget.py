@@ -1,5 +1,7 @@
-"""Validation MAE against training steps and against CPU minutes of QM9 runs that spend one
-budget in different ways (e.g. 10,000 molecules for 12 epochs against 40,000 molecules for 3).
+"""Validation MAE against training steps and against minutes of QM9 runs that spend one budget
+in different ways (e.g. 10,000 molecules for 12 epochs against 40,000 molecules for 3), or that
+compute one function at different costs (``--time wall``: our model and the release's formulation
+trained side by side for the same wall-clock minutes).
 
     python scripts/plot_qm9_budget.py outputs/homo_budget/b_n40000_e3 outputs/homo_budget/c_n20000_e6 \
         --curve "10,000 molecules x 12 epochs=results/qm9_cpu/egnn-homo-seed0.csv" \
@@ -44,11 +46,17 @@ def curve(csv_path: Path) -> list[dict]:
     return rows
 
 
+MODEL_LABELS = {"egnn": "ours", "egnn_release": "release's formulation"}
+
+
 def label(run_dir: Path) -> str:
-    """``"10,000 molecules x 12 epochs"`` from the run's resolved config."""
+    """``"10,000 molecules x 12 epochs"`` from the run's resolved config, preceded by the model
+    (``"release's formulation, ..."``) when it is not ours."""
     config = OmegaConf.load(run_dir / "config_resolved.yaml")
     n_train = config.data.n_train or 100_000
-    return f"{n_train:,} molecules x {config.trainer.max_epochs} epochs"
+    budget = f"{n_train:,} molecules x {config.trainer.max_epochs} epochs"
+    name = config.model.net.get("name", "egnn")
+    return budget if name == "egnn" else f"{MODEL_LABELS.get(name, name)}, {budget}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,6 +69,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="PNG file")
     parser.add_argument("--unit", default="meV", help="the target's unit (axis label)")
+    parser.add_argument(
+        "--time",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="second panel: CPU minutes of each process, or wall-clock minutes (runs side by side)",
+    )
     args = parser.parse_args(argv)
     plt = pyplot()
     curves = [(label(d), d / "csv" / "metrics.csv") for d in args.run_dirs]
@@ -69,12 +83,13 @@ def main(argv: list[str] | None = None) -> None:
         if not sep or not name:
             raise SystemExit(f"error: --curve takes LABEL=CSV, got {item!r}")
         curves.append((name, Path(path)))
-    fig, (ax_steps, ax_cpu) = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    minutes = f"{args.time}_min"
+    fig, (ax_steps, ax_time) = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
     for k, (name, csv_path) in enumerate(curves):
         rows, color = curve(csv_path), f"C{k}"
         ax_steps.plot([r["step"] for r in rows], [r["mae"] for r in rows], "o-", ms=3, c=color)
-        timed = [r for r in rows if r["cpu_min"] is not None]
-        ax_cpu.plot([r["cpu_min"] for r in timed], [r["mae"] for r in timed], "o-", ms=3, c=color)
+        timed = [r for r in rows if r[minutes] is not None]
+        ax_time.plot([r[minutes] for r in timed], [r["mae"] for r in timed], "o-", ms=3, c=color)
         ax_steps.plot([], [], "o-", ms=3, c=color, label=name)
         print(f"\n{name} ({csv_path})\n")
         print("| step | epoch | CPU min | wall min | val MAE |")
@@ -85,11 +100,15 @@ def main(argv: list[str] | None = None) -> None:
             )
             print(f"| {r['step']} | {r['epoch']} | {cpu} | {wall} | {r['mae']:.1f} |")
     ax_steps.set_xlabel("training steps (96 molecules each)")
-    ax_cpu.set_xlabel("CPU minutes of the training process (one thread)")
+    ax_time.set_xlabel(
+        "CPU minutes of the training process (one thread)"
+        if args.time == "cpu"
+        else "wall-clock minutes of training (validation included)"
+    )
     ax_steps.set_ylabel(f"validation MAE ({args.unit})")
     ax_steps.set_yscale("log")
     ax_steps.legend(fontsize=8)
-    for ax in (ax_steps, ax_cpu):
+    for ax in (ax_steps, ax_time):
         ax.grid(alpha=0.3, which="both")
     print(f"\nwrote {save_figure(fig, args.out)}")
 

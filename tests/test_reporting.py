@@ -824,8 +824,9 @@ def test_qm9_table_shows_the_budget_runs_and_what_they_cost(tmp_path):
     }
     (folder / "egnn-homo-seed0.json").write_text(json.dumps(sealed(record)))
     rows = {line.split(" | ")[0].strip("| "): line for line in qm9_table(tmp_path).splitlines()}
-    assert "| 123.4 | 100000 train molecules, 4 epochs, 58 CPU min (1.5 h wall, load 2.1) |" in (
-        rows["homo"]
+    assert (
+        "| 123.4 | 100000 train molecules, 4 epochs, 58 CPU min (1.5 h wall, load 2.1) |"
+        in (rows["homo"])
     )
     assert "| 29.0 |" in rows["homo"]  # the paper's MAE beside ours
     assert rows["mu"].endswith("| not run yet | not run yet | — |")

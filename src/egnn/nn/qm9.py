@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from egnn.nn.egnn import EGNN
+from egnn.nn.graph import fully_connected_edges
+from egnn.nn.registry import Entry, build_registered
+from egnn.nn.release import reference_qm9
 from egnn.nn.segment import segment_sum
 
 
@@ -54,3 +58,52 @@ class QM9EGNN(nn.Module):
         h, _ = self.egnn(node_attr, pos, edge_index)
         graph = segment_sum(self.node_dec(h), batch, num_graphs)
         return self.graph_dec(graph).squeeze(-1)
+
+
+def padded_layout(
+    node_attr: Tensor, pos: Tensor, batch: Tensor, num_graphs: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, int]:
+    """A batch in the release's layout: every molecule padded to the batch's largest, ``n_max``
+    slots each, all ``n_max (n_max - 1)`` ordered pairs, masks for the real atoms and pairs.
+
+    Shapes: node_attr [N, F]; pos [N, 3]; batch [N], sorted (each molecule's atoms together).
+    Returns (node_attr [B n_max, F], pos [B n_max, 3], edge_index [2, B n_max (n_max - 1)],
+    edge_mask [E, 1], node_mask [B n_max, 1], n_max); padding slots hold zeros.
+    """
+    sizes = torch.bincount(batch, minlength=num_graphs)
+    n_max = int(sizes.max())
+    first = torch.cumsum(sizes, 0) - sizes  # index of each molecule's first atom
+    slot = torch.arange(batch.shape[0], device=batch.device) - first[batch] + batch * n_max
+    n_slots = num_graphs * n_max
+    node_mask = node_attr.new_zeros(n_slots, 1).index_fill_(0, slot, 1.0)
+    attr = node_attr.new_zeros(n_slots, node_attr.shape[1]).index_copy_(0, slot, node_attr)
+    padded_pos = pos.new_zeros(n_slots, pos.shape[1]).index_copy_(0, slot, pos)
+    edge_index = fully_connected_edges(n_max, num_graphs, device=batch.device)
+    edge_mask = node_mask[edge_index[0]] * node_mask[edge_index[1]]
+    return attr, padded_pos, edge_index, edge_mask, node_mask, n_max
+
+
+class QM9EGNNRelease(QM9EGNN):
+    """The paper's QM9 EGNN computed as the release computes it
+    (:func:`~egnn.nn.release.reference_qm9`): the same parameters and function as
+    :class:`QM9EGNN`, at the release's cost (every molecule padded to the batch's largest, all
+    padded pairs computed and masked, the first edge layer on the per-edge concatenation).
+
+    Registered as the QM9 model ``egnn_release``: it stands in for the release's code in a
+    training run on the machine at hand (an equal-time comparison). It always uses the complete
+    graph of each molecule, as the release does: ``edge_index`` is not read. Shapes as
+    :class:`QM9EGNN`.
+    """
+
+    def forward(
+        self, node_attr: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int
+    ) -> Tensor:
+        return reference_qm9(self, *padded_layout(node_attr, pos, batch, num_graphs))
+
+
+QM9_MODELS: dict[str, Entry] = {"egnn": QM9EGNN, "egnn_release": QM9EGNNRelease}
+
+
+def build_qm9_model(name: str = "egnn", **kwargs) -> nn.Module:
+    """The QM9 model registered as ``name`` (``egnn``, ``egnn_release``) with ``kwargs``."""
+    return build_registered(QM9_MODELS, "QM9", name, **kwargs)

@@ -278,9 +278,8 @@ def _qm9_budget_used(record: dict) -> str:
     if record.get("train_cpu_s") is None:
         return f"{used}, {wall_h:.1f} h wall"
     load = record.get("load_average_1min_median")
-    return (
-        f"{used}, {record['train_cpu_s'] / 60:.0f} CPU min ({wall_h:.1f} h wall"
-        + (f", load {load:.1f})" if load is not None else ")")
+    return f"{used}, {record['train_cpu_s'] / 60:.0f} CPU min ({wall_h:.1f} h wall" + (
+        f", load {load:.1f})" if load is not None else ")"
     )
 
 

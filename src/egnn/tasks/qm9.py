@@ -8,12 +8,13 @@ import torch
 from torchmetrics import MeanAbsoluteError
 
 from egnn.data import keys as K
-from egnn.nn.qm9 import QM9EGNN
+from egnn.nn.qm9 import build_qm9_model
 from egnn.tasks.base import Task
 
 
 class QM9Task(Task):
-    """Regression of one QM9 target with :class:`~egnn.nn.qm9.QM9EGNN`.
+    """Regression of one QM9 target with :class:`~egnn.nn.qm9.QM9EGNN` (``net.name: egnn``) or
+    the same function at the release's cost (``egnn_release``).
 
     The loss is L1 on ``(y - mean) / mad`` with the mean and mean absolute deviation of the
     training split (from the DataModule's ``data_stats`` at fit setup; stored in the checkpoint as
@@ -27,7 +28,7 @@ class QM9Task(Task):
 
     def __init__(self, net: Mapping, optimizer: Mapping, scheduler: Mapping | None = None) -> None:
         super().__init__(net, optimizer, scheduler)
-        self.net = QM9EGNN(**{k: v for k, v in self.hparams.net.items() if k != "name"})
+        self.net = build_qm9_model(**self.hparams.net)
         self.register_buffer("target_mean", torch.zeros(()))
         self.register_buffer("target_mad", torch.ones(()))
 
