@@ -59,6 +59,12 @@ def label(run_dir: Path) -> str:
     return budget if name == "egnn" else f"{MODEL_LABELS.get(name, name)}, {budget}"
 
 
+def model_label(run_dir: Path) -> str:
+    """``"ours"`` or ``"release's formulation"``: the run's model, for runs of one schedule."""
+    name = OmegaConf.load(run_dir / "config_resolved.yaml").model.net.get("name", "egnn")
+    return MODEL_LABELS.get(name, name)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -77,7 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     plt = pyplot()
-    curves = [(label(d), d / "csv" / "metrics.csv") for d in args.run_dirs]
+    # Runs of one schedule that differ by model (--time wall) are named by their model.
+    name_of = model_label if args.time == "wall" else label
+    curves = [(name_of(d), d / "csv" / "metrics.csv") for d in args.run_dirs]
     for item in args.curve:
         name, sep, path = item.rpartition("=")
         if not sep or not name:

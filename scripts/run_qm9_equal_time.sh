@@ -8,7 +8,7 @@
 #   scripts/run_qm9_equal_time.sh 45 homo
 set -euo pipefail
 cd "$(dirname "$0")/.."
-minutes=$1
+minutes=${1:?usage: scripts/run_qm9_equal_time.sh MINUTES [TARGET] [OVERRIDES...]}
 target=${2:-homo}
 shift 2 || shift $#
 budget=$(printf "00:%02d:%02d:00" $((minutes / 60)) $((minutes % 60)))
@@ -21,10 +21,19 @@ for model in egnn egnn_release; do
     trainer.enable_progress_bar=false forward_time.enabled=false "$@" >"$log" 2>&1 &
   pids+=($!)
 done
-for pid in "${pids[@]}"; do wait "$pid" || { echo "a run failed: see outputs/logs/qm9_equal_time_*.log" >&2; exit 1; }; done
+for pid in "${pids[@]}"; do
+  if ! wait "$pid"; then
+    kill "${pids[@]}" 2>/dev/null || true
+    echo "a run failed: see outputs/logs/qm9_equal_time_*.log" >&2
+    exit 1
+  fi
+done
 dirs=()
 for model in egnn egnn_release; do
-  dirs+=("$(grep -o 'run folder: [^ ]*' "outputs/logs/qm9_equal_time_${model}.log" | tail -1 | cut -d' ' -f3 | sed 's/\x1b\[[0-9;]*m//g')")
+  log=outputs/logs/qm9_equal_time_${model}.log
+  dir=$(grep -o 'run folder: [^ ]*' "$log" | tail -1 | cut -d' ' -f3 | sed 's/\x1b\[[0-9;]*m//g' || true)
+  [ -n "$dir" ] || { echo "no run folder in $log" >&2; exit 1; }
+  dirs+=("$dir")
 done
 .venv/bin/egnn-record "${dirs[@]}" --experiment qm9_equal_time --curve --replace
 .venv/bin/python scripts/plot_qm9_budget.py "${dirs[@]}" --time wall \

@@ -72,6 +72,7 @@ def make_cfg(tmp_path, nbody_data_dir):
             "trainer.enable_model_summary=false",
             "forward_time.n_warmup=1",
             "forward_time.n_runs=3",
+            "compile=false",  # compile=auto would compile runs planning thousands of steps
         ]
         return compose_config([*base, *overrides], tmp_path / f"call{len(calls)}")
 

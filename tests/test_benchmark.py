@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from benchmarks.benchmark import main as benchmark_main
@@ -136,3 +137,6 @@ def test_qm9_release_model_is_our_model_at_the_release_cost():
     assert node_mask[:, 0].tolist() == [1] * 5 + [1, 1, 1, 0, 0] + [1, 1, 0, 0, 0]
     torch.testing.assert_close(padded_pos[[5, 6, 7, 10, 11]], pos[5:])
     assert int(edge_mask.sum()) == 5 * 4 + 3 * 2 + 2 * 1
+    # Options the release's formulation does not compute are refused, not ignored.
+    with pytest.raises(ValueError, match=r"egnn_release is the paper's model: \['dropout'\]"):
+        build_qm9_model("egnn_release", hidden_nf=16, n_layers=3, dropout=0.1)

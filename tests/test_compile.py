@@ -80,8 +80,9 @@ def test_bf16_autocast_keeps_coordinates_float32_and_close():
 class _Trainer:
     """The two attributes :class:`AutoCompile` reads from a Lightning trainer."""
 
-    def __init__(self, steps):
+    def __init__(self, steps, global_step=0):
         self.estimated_stepping_batches = steps
+        self.global_step = global_step
         self.strategy = type("Strategy", (), {"root_device": torch.device("cpu")})()
 
 
@@ -92,21 +93,22 @@ class _Task:
 
 
 @pytest.mark.parametrize(
-    ("name", "steps", "compiled"),
+    ("name", "steps", "done", "compiled"),
     [
-        ("egnn", AUTO_COMPILE_MIN_STEPS, True),  # measured to pay, long run
-        ("egnn", float("inf"), True),  # max_epochs=-1: no end planned
-        ("egnn", AUTO_COMPILE_MIN_STEPS - 1, False),  # too short to repay the compile time
-        ("egnn_release", 10**6, False),  # the release's formulation stands for its eager code
-        ("tfn", 10**6, False),  # Dynamo falls back to eager on e3nn after minutes of tracing
+        ("egnn", AUTO_COMPILE_MIN_STEPS, 0, True),  # measured to pay, long run
+        ("egnn", float("inf"), 0, True),  # max_epochs=-1: no end planned
+        ("egnn", AUTO_COMPILE_MIN_STEPS - 1, 0, False),  # too short to repay the compile time
+        ("egnn", 10**6, 10**6 - 100, False),  # a resumed run with 100 steps to go
+        ("egnn_release", 10**6, 0, False),  # the release's formulation stands for its eager code
+        ("tfn", 10**6, 0, False),  # Dynamo falls back to eager on e3nn after minutes of tracing
     ],
 )
-def test_auto_compile_compiles_where_it_pays(name, steps, compiled, monkeypatch):
+def test_auto_compile_compiles_where_it_pays(name, steps, done, compiled, monkeypatch):
     if name == "tfn":
         pytest.importorskip("e3nn")
     monkeypatch.setattr(callbacks_mod, "compile_module", lambda net, device: net.compile() or True)
     task, callback = _Task(name), AutoCompile()
-    callback.on_fit_start(_Trainer(steps), task)
+    callback.on_train_start(_Trainer(steps, done), task)
     assert callback.compiled is compiled
     assert (task.net._compiled_call_impl is not None) is compiled
 
@@ -114,12 +116,12 @@ def test_auto_compile_compiles_where_it_pays(name, steps, compiled, monkeypatch)
 def test_auto_compile_stays_eager_without_a_compiler(monkeypatch):
     monkeypatch.setattr(callbacks_mod, "compile_module", lambda net, device: False)
     task, callback = _Task("egnn"), AutoCompile()
-    callback.on_fit_start(_Trainer(10**6), task)
+    callback.on_train_start(_Trainer(10**6), task)
     assert callback.compiled is False
     assert task.net._compiled_call_impl is None
 
 
-def test_short_training_run_stays_eager(nbody_data_dir, tmp_path):
+def test_short_training_run_stays_eager(nbody_data_dir, tmp_path, caplog):
     # compile=auto is the default; a run of a few steps is too short for the compile to pay.
     from egnn.run.train import train
 
@@ -137,6 +139,8 @@ def test_short_training_run_stays_eager(nbody_data_dir, tmp_path):
         tmp_path,
     )
     assert cfg.compile == "auto"
-    metrics = train(cfg)
+    with caplog.at_level("INFO", logger="egnn.run.callbacks"):
+        metrics = train(cfg)
     GlobalHydra.instance().clear()
     assert metrics["compiled"] is False
+    assert "compile=auto: eager (" in caplog.text  # decided by AutoCompile, not left out

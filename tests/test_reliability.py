@@ -38,6 +38,7 @@ def _cli(args, log_dir, data_dir, env_extra=None, **popen):
         "data.batch_size=50",
         "trainer.enable_progress_bar=false",
         "forward_time.n_runs=3",
+        "compile=false",  # compile=auto would compile runs planning thousands of steps
     ]
     return subprocess.Popen(
         [*base, *args],

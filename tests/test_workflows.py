@@ -34,6 +34,7 @@ TINY = [
     "data.batch_size=50",
     "forward_time.n_warmup=1",
     "forward_time.n_runs=3",
+    "compile=false",  # compile=auto would compile runs planning thousands of steps
 ]
 
 

@@ -66,7 +66,8 @@ def padded_layout(
     """A batch in the release's layout: every molecule padded to the batch's largest, ``n_max``
     slots each, all ``n_max (n_max - 1)`` ordered pairs, masks for the real atoms and pairs.
 
-    Shapes: node_attr [N, F]; pos [N, 3]; batch [N], sorted (each molecule's atoms together).
+    Shapes: node_attr [N, F]; pos [N, 3]; batch [N], sorted (each molecule's atoms together, as
+    every collate of this package gives them; an unsorted batch would be laid out wrongly).
     Returns (node_attr [B n_max, F], pos [B n_max, 3], edge_index [2, B n_max (n_max - 1)],
     edge_mask [E, 1], node_mask [B n_max, 1], n_max); padding slots hold zeros.
     """
@@ -94,6 +95,20 @@ class QM9EGNNRelease(QM9EGNN):
     graph of each molecule, as the release does: ``edge_index`` is not read. Shapes as
     :class:`QM9EGNN`.
     """
+
+    def __init__(
+        self,
+        in_node_nf: int = 15,
+        hidden_nf: int = 128,
+        n_layers: int = 7,
+        attention: bool = True,
+        **egnn_kwargs,
+    ):
+        if egnn_kwargs:  # options the release's formulation does not compute
+            raise ValueError(
+                f"egnn_release is the paper's model: {sorted(egnn_kwargs)} not supported"
+            )
+        super().__init__(in_node_nf, hidden_nf, n_layers, attention)
 
     def forward(
         self, node_attr: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int

@@ -271,7 +271,7 @@ def qm9_table(results_dir: Path) -> str:
 
 
 def _qm9_budget_used(record: dict) -> str:
-    """``"100000 train molecules, 4 epochs, 58 CPU min (1.4 h wall, load 2.1)"``: what one budget
+    """``"100000 train molecules, 4 epochs, 58 CPU min (1.5 h wall, load 2.1)"``: what one budget
     run cost, its CPU time beside its wall time on a shared machine."""
     used = f"{record.get('n_train') or 100000} train molecules, {record['epochs']} epochs"
     wall_h = record["train_time_s"] / 3600

@@ -16,26 +16,28 @@ log = logging.getLogger(__name__)
 
 
 class AutoCompile(pl.Callback):
-    """``compile=auto``: compile the task's ``net`` when fitting starts if compiling pays for it
-    (:func:`~egnn.nn.compile.compile_pays`) and the run plans at least ``min_steps`` optimizer
-    steps (Lightning's ``estimated_stepping_batches``: epochs x batches, or ``max_steps``), so
-    that short runs (tests, ``fast_dev_run``, a few epochs) skip the compile time and long ones get
+    """``compile=auto``: compile the task's ``net`` when training starts if compiling pays for it
+    (:func:`~egnn.nn.compile.compile_pays`) and at least ``min_steps`` optimizer steps are left
+    to take (Lightning's ``estimated_stepping_batches``, epochs x batches or ``max_steps``, less
+    the steps a resumed run has taken; a ``trainer.max_time`` budget is not counted), so that
+    short runs (tests, ``fast_dev_run``, a few epochs) skip the compile time and long ones get
     the fused kernels. Where no compiler works, :func:`~egnn.nn.compile.compile_module` leaves the
-    network eager. ``compiled`` says what was chosen."""
+    network eager. ``compiled`` says what was chosen. An ensemble's members are not compiled.
+    """
 
     def __init__(self, min_steps: int = AUTO_COMPILE_MIN_STEPS) -> None:
         self.min_steps = min_steps
         self.compiled = False
 
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         net = getattr(pl_module, "net", None)
         if net is None or not compile_pays(net):
             return
-        steps = trainer.estimated_stepping_batches
-        if steps < self.min_steps:
+        steps_left = trainer.estimated_stepping_batches - trainer.global_step
+        if steps_left < self.min_steps:
             log.info(
-                "compile=auto: eager (%s planned steps, compiling pays from %d)",
-                steps,
+                "compile=auto: eager (%s steps left to take, compiling pays from %d)",
+                steps_left,
                 self.min_steps,
             )
             return

@@ -36,6 +36,7 @@ HARMLESS = (
     "task_name",
     "tags",
     "num_threads",
+    "compile",
     "test",
     "paths",
     "logger",

@@ -187,7 +187,6 @@ def check_folder(key: str, folder: str | os.PathLike) -> None:
         raise ConfigError(f"{key}={folder} cannot be created or written ({reason})") from None
 
 
-COMPILE_SETTINGS = (True, False, "auto")
 MAX_TIME_FORMAT = re.compile(r"^\d{2}:\d{2}:\d{2}:\d{2}$")
 
 
@@ -195,7 +194,9 @@ def check_settings(cfg: DictConfig) -> None:
     """Check every numeric setting, the time budget and every folder of a composed run config."""
     check_numbers(cfg)
     compile_setting = cfg.get("compile", False)
-    if compile_setting not in COMPILE_SETTINGS:
+    if not (
+        compile_setting is None or isinstance(compile_setting, bool) or compile_setting == "auto"
+    ):
         raise ConfigError(
             f"compile={compile_setting!r} is not allowed: use true, false or auto (compile where"
             " it pays)"
