@@ -24,7 +24,13 @@ RECORD = {
 
 def test_a_run_as_configured_has_the_plain_name():
     # The autoencoder's configured loss reads probabilities: no suffix says so.
-    overrides = ["experiment=ae_community", "model=ae_egnn", "seed=3", "compile=true"]
+    overrides = [
+        "experiment=ae_community",
+        "model=ae_egnn",
+        "seed=3",
+        "compile=true",
+        "beside='one other training'",  # what ran beside it: in the record, not the name
+    ]
     assert record_name({**RECORD, "train_bce_input": "probabilities", "overrides": overrides}) == (
         "egnn-seed3"
     )

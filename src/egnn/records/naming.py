@@ -38,6 +38,7 @@ UNNAMED = (
     "train",
     "test",
     "test_draws",  # more passes make the estimate of the same test metric tighter
+    "beside",  # what else ran on the machine: kept in the record, not in its name
 )
 
 # Short names of common overrides (prefix + value), in the order they appear in a name; any other
