@@ -191,6 +191,22 @@ def test_learning_curve_plot(tmp_path, monkeypatch):
     assert ours.get_label() == "ours" and ours.get_xydata().tolist() == [[0, 5.0], [1, 4.0]]
     assert paper.get_label() == "paper" and list(paper.get_ydata()) == [1.0, 1.0]
     assert fig._suptitle.get_text() == "homo"
+    assert (
+        ax_val.get_xlabel() == "epoch"
+        and ax_val.get_ylabel() == "validation MAE (the target's unit)"
+    )
+    # Two validations per epoch (val_check_interval=0.5): the points are placed by step.
+    csv_path.write_text(
+        "epoch,step,train/loss,val/best_epoch,val/mae,val/mae_best\n"
+        "0,5,,0,6.0,6.0\n0,10,,0,5.0,5.0\n0,10,1.0,,,\n1,15,,1,4.5,4.5\n1,20,,1,4.0,4.0\n"
+        "1,20,0.8,,,\n"
+    )
+    figures.clear()
+    plot_learning_curve(csv_path, tmp_path / "curve.png", "homo")
+    ax_train, ax_val = figures[0].axes
+    assert ax_val.lines[0].get_xydata().tolist() == [[5, 6.0], [10, 5.0], [15, 4.5], [20, 4.0]]
+    assert ax_train.lines[0].get_xydata().tolist() == [[10, 1.0], [20, 0.8]]
+    assert ax_val.get_xlabel() == "training step"
 
 
 def _ae_run(tmp_path, name, **fields):

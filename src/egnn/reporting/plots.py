@@ -91,7 +91,7 @@ METRIC_LABELS = {
     "val/bce": "validation BCE (nats per graph)",
     "val/error": "validation %Error (% of entries)",
     "val/f1": "validation F1 (0 to 1)",
-    "val/mae": "validation MAE (normalised target)",
+    "val/mae": "validation MAE (the target's unit)",
 }
 # The training loss of each task, named by the task's validation metric.
 TRAIN_LOSS_LABELS = {
@@ -146,11 +146,11 @@ def outside_legend(ax, fontsize: float | None = None) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=fontsize)
 
 
-def integer_ticks(axis) -> None:
-    """Only whole numbers as ticks (epochs)."""
+def integer_ticks(axis, nbins: int | str = "auto") -> None:
+    """Only whole numbers as ticks (epochs, steps), at most ``nbins`` intervals."""
     from matplotlib.ticker import MaxNLocator
 
-    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_locator(MaxNLocator(nbins=nbins, integer=True))
 
 
 def plot_autoencoder_sweeps(results_dir: Path, out_dir: Path) -> list[Path]:
@@ -219,13 +219,20 @@ def plot_learning_curve(
         ),
         None,
     )
-    train = [(int(float(r["epoch"])), float(r["train/loss"])) for r in rows if r.get("train/loss")]
-    val = [(int(float(r["epoch"])), float(r[val_key])) for r in rows if val_key and r.get(val_key)]
+    val_rows = [r for r in rows if val_key and r.get(val_key)]
+    # Several validations per epoch (trainer.val_check_interval < 1): place points by step.
+    epochs = [int(float(r["epoch"])) for r in val_rows]
+    x_key = (
+        "step" if len(set(epochs)) < len(epochs) and all(r.get("step") for r in rows) else "epoch"
+    )
+    train = [(int(float(r[x_key])), float(r["train/loss"])) for r in rows if r.get("train/loss")]
+    val = [(int(float(r[x_key])), float(r[val_key])) for r in val_rows]
+    x_label = "training step" if x_key == "step" else "epoch"
     fig, (ax_train, ax_val) = plt.subplots(1, 2, figsize=(8, 3.2))
     if train:
         ax_train.plot(*zip(*train, strict=True), marker=".")
     train_label = TRAIN_LOSS_LABELS.get(val_key, "training loss (the task's loss unit)")
-    ax_train.set(xlabel="epoch", ylabel=train_label, yscale="log")
+    ax_train.set(xlabel=x_label, ylabel=train_label, yscale="log")
     if val:
         ax_val.plot(*zip(*val, strict=True), marker=".", label="ours")
     else:
@@ -234,10 +241,10 @@ def plot_learning_curve(
         )
     if reference is not None:
         ax_val.axhline(reference, color="gray", linestyle="--", label="paper")
-    ax_val.set(xlabel="epoch", ylabel=METRIC_LABELS.get(val_key, val_key or "validation"))
+    ax_val.set(xlabel=x_label, ylabel=METRIC_LABELS.get(val_key, val_key or "validation"))
     ax_val.set_yscale("log")
     for ax in (ax_train, ax_val):
-        integer_ticks(ax.xaxis)
+        integer_ticks(ax.xaxis, nbins=4 if x_key == "step" else "auto")
     if val or reference is not None:
         outside_legend(ax_val)
     fig.suptitle(title)
