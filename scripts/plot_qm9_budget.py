@@ -55,13 +55,14 @@ def label(run_dir: Path) -> str:
     config = OmegaConf.load(run_dir / "config_resolved.yaml")
     n_train = config.data.n_train or 100_000
     budget = f"{n_train:,} molecules x {config.trainer.max_epochs} epochs"
-    name = config.model.net.get("name", "egnn")
+    name = OmegaConf.select(config, "model.net.name", default="egnn")
     return budget if name == "egnn" else f"{MODEL_LABELS.get(name, name)}, {budget}"
 
 
 def model_label(run_dir: Path) -> str:
     """``"ours"`` or ``"release's formulation"``: the run's model, for runs of one schedule."""
-    name = OmegaConf.load(run_dir / "config_resolved.yaml").model.net.get("name", "egnn")
+    config = OmegaConf.load(run_dir / "config_resolved.yaml")
+    name = OmegaConf.select(config, "model.net.name", default="egnn")
     return MODEL_LABELS.get(name, name)
 
 

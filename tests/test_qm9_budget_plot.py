@@ -61,3 +61,17 @@ def test_curves_of_runs_and_of_records(tmp_path, capsys):
 def test_a_curve_needs_a_label(tmp_path):
     with pytest.raises(SystemExit, match="LABEL=CSV"):
         _module().main(["--curve", "no-label.csv", "--out", str(tmp_path / "x.png")])
+
+
+def test_equal_time_runs_are_named_by_model(tmp_path, capsys):
+    plot = _module()
+    ours = _run(tmp_path / "ours")
+    release = _run(tmp_path / "release")
+    (release / "config_resolved.yaml").write_text(
+        "data:\n  n_train: null\ntrainer:\n  max_epochs: 4\nmodel:\n  net:\n    name: egnn_release\n"
+    )
+    assert plot.label(release) == "release's formulation, 100,000 molecules x 4 epochs"
+    assert [plot.model_label(ours), plot.model_label(release)] == ["ours", "release's formulation"]
+    plot.main([str(ours), str(release), "--time", "wall", "--out", str(tmp_path / "t.png")])
+    printed = capsys.readouterr().out
+    assert "\nours (" in printed and "\nrelease's formulation (" in printed
