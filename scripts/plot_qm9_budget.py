@@ -82,6 +82,12 @@ def main(argv: list[str] | None = None) -> None:
         default="cpu",
         help="second panel: CPU minutes of each process, or wall-clock minutes (runs side by side)",
     )
+    parser.add_argument(
+        "--until",
+        type=float,
+        default=None,
+        help="leave out validations after this many wall-clock minutes (the equal-time budget)",
+    )
     args = parser.parse_args(argv)
     plt = pyplot()
     # Runs of one schedule that differ by model (--time wall) are named by their model.
@@ -96,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     fig, (ax_steps, ax_time) = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
     for k, (name, csv_path) in enumerate(curves):
         rows, color = curve(csv_path), f"C{k}"
+        if args.until is not None:
+            rows = [r for r in rows if r["wall_min"] is None or r["wall_min"] <= args.until]
         ax_steps.plot([r["step"] for r in rows], [r["mae"] for r in rows], "o-", ms=3, c=color)
         timed = [r for r in rows if r[minutes] is not None]
         ax_time.plot([r[minutes] for r in timed], [r["mae"] for r in timed], "o-", ms=3, c=color)
