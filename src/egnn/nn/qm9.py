@@ -96,19 +96,15 @@ class QM9EGNNRelease(QM9EGNN):
     :class:`QM9EGNN`.
     """
 
-    def __init__(
-        self,
-        in_node_nf: int = 15,
-        hidden_nf: int = 128,
-        n_layers: int = 7,
-        attention: bool = True,
-        **egnn_kwargs,
-    ):
-        if egnn_kwargs:  # options the release's formulation does not compute
-            raise ValueError(
-                f"egnn_release is the paper's model: {sorted(egnn_kwargs)} not supported"
-            )
-        super().__init__(in_node_nf, hidden_nf, n_layers, attention)
+    # The options of QM9EGNN that the release's formulation computes; any other EGNN option
+    # (dropout, ...) would make the two functions differ, so it is refused.
+    OPTIONS = ("in_node_nf", "hidden_nf", "n_layers", "attention")
+
+    def __init__(self, **kwargs) -> None:
+        unsupported = sorted(set(kwargs) - set(self.OPTIONS))
+        if unsupported:
+            raise ValueError(f"egnn_release is the paper's model: {unsupported} not supported")
+        super().__init__(**kwargs)
 
     def forward(
         self, node_attr: Tensor, pos: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int
