@@ -9,10 +9,10 @@ batch is the radius graph with the same cutoff, so every pair term is one edge o
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from egnn.data.base import SplitLoaders
 from egnn.graphs import radius_graph
 
 CUTOFF = 2.5
@@ -72,7 +72,7 @@ def collate_clusters(samples: list, cutoff: float = CUTOFF) -> dict:
     }
 
 
-class ClusterDataModule(pl.LightningDataModule):
+class ClusterDataModule(SplitLoaders):
     """Train/valid/test clusters, each split generated from its own seed.
 
     Args:
@@ -116,12 +116,3 @@ class ClusterDataModule(pl.LightningDataModule):
             shuffle=shuffle,
             collate_fn=collate_clusters,
         )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("valid", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)

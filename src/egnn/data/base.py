@@ -11,7 +11,25 @@ from torch.utils.data import DataLoader, Dataset
 from egnn.data.samplers import EpochSeededRandomSampler
 
 
-class SplitDataModule(pl.LightningDataModule):
+class SplitLoaders(pl.LightningDataModule):
+    """A DataModule whose train, valid and test loaders come from one method,
+    ``_loader(split, shuffle)`` (``split`` is ``"train"``, ``"valid"`` or ``"test"``; only training
+    shuffles), which subclasses define."""
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        raise NotImplementedError
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("valid", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+
+class SplitDataModule(SplitLoaders):
     """Base of the DataModules: subclasses fill ``self.splits`` in ``setup`` and set ``collate_fn``
     and ``drop_last`` (drop a partial last training batch); hparams need ``batch_size`` and
     ``num_workers``, and ``self.shuffle_seed`` the training-order seed."""
@@ -34,12 +52,3 @@ class SplitDataModule(pl.LightningDataModule):
             collate_fn=self.collate_fn,
             persistent_workers=self.hparams.num_workers > 0,
         )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("valid", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Subset
 
+from egnn.data.base import SplitLoaders
 from egnn.errors import ConfigError
 from egnn.pyg.convert import batch_from_pyg
 
@@ -19,7 +19,7 @@ def collate_pyg(data_list: list) -> dict:
     return batch_from_pyg(Batch.from_data_list(data_list))
 
 
-class PyGDataModule(pl.LightningDataModule):
+class PyGDataModule(SplitLoaders):
     """Train/valid/test loaders over a PyG dataset (any sequence of ``Data`` with ``pos``).
 
     Either pass one ``dataset`` and the split ``fractions`` (a seeded random permutation), or
@@ -84,12 +84,3 @@ class PyGDataModule(pl.LightningDataModule):
             collate_fn=collate_pyg,
             num_workers=self.num_workers,
         )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("valid", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
