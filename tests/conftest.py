@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -112,6 +113,15 @@ def trained_linear_run(tmp_path_factory, nbody_data_dir) -> tuple[DictConfig, di
     metrics = train(cfg)
     GlobalHydra.instance().clear()
     return cfg, metrics
+
+
+def load_file(relative_path: str, name: str):
+    """The module of a file outside the package (a script, a benchmark, an example), imported from
+    its path relative to the repository root."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / relative_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_entry_point(script: str, *args: str, full_error: bool = False):

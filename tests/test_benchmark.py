@@ -11,6 +11,8 @@ from egnn.nn.graph import fully_connected_edges
 from egnn.nn.qm9 import QM9EGNN
 from egnn.nn.release import reference_qm9
 
+from .conftest import load_file
+
 
 def test_qm9_sparse_equals_padded_release_formulation():
     torch.manual_seed(0)
@@ -93,15 +95,9 @@ def test_median_times_takes_turns_in_blocks():
 
 def test_dense_speed_idea_is_the_same_function_in_float64():
     """The dense complete-graph variant timed by benchmarks/perf_ideas.py computes our N-body EGNN."""
-    import importlib.util
-    from pathlib import Path
-
     from egnn.nn.nbody import NBodyEGNN
 
-    path = Path(__file__).parents[1] / "benchmarks" / "perf_ideas.py"
-    spec = importlib.util.spec_from_file_location("perf_ideas", path)
-    perf_ideas = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(perf_ideas)
+    perf_ideas = load_file("benchmarks/perf_ideas.py", "perf_ideas")
     torch.manual_seed(0)
     model = NBodyEGNN().double()
     pos, vel = torch.randn(20, 3, dtype=torch.float64), torch.randn(20, 3, dtype=torch.float64)

@@ -4,7 +4,6 @@ record, projected 1,000-epoch wall time) dry-run on the CPU with a tiny budget; 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,17 +13,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from .conftest import load_file
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "gpu_check.sh"
 
 
 def _projection_module():
-    spec = importlib.util.spec_from_file_location(
-        "project_protocol", REPO / "scripts" / "project_protocol.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("scripts/project_protocol.py", "project_protocol")
 
 
 def _env(**extra: str) -> dict:

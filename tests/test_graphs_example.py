@@ -1,7 +1,6 @@
 """The "your own data" example (examples/lennard_jones) trains for a few steps through the real
 command line, with its config folder added by hydra.searchpath."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -9,6 +8,8 @@ import sys
 from pathlib import Path
 
 import torch
+
+from .conftest import load_file
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -40,10 +41,7 @@ def test_lennard_jones_example_trains_a_few_steps(tmp_path):
 
 
 def test_lennard_jones_energy_counts_each_pair_once():
-    path = EXAMPLES / "lennard_jones" / "datamodule.py"
-    spec = importlib.util.spec_from_file_location("lennard_jones_datamodule", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_file("examples/lennard_jones/datamodule.py", "lennard_jones_datamodule")
     lennard_jones_energy = module.lennard_jones_energy
     pos = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 3.0, 0.0]])
     # one pair at r = 1 (energy 0); the third atom is beyond the 2.5 cutoff

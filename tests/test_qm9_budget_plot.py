@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import load_file
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location(
-        "plot_qm9_budget", REPO / "scripts" / "plot_qm9_budget.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("scripts/plot_qm9_budget.py", "plot_qm9_budget")
 
 
 def _run(tmp_path: Path) -> Path:
