@@ -33,7 +33,7 @@ def check_half_precision_range(radial: Tensor) -> None:
         torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == torch.float16
     ):
         return
-    largest = float(radial.max()) if radial.numel() else 0.0
+    largest = float(radial.detach().max()) if radial.numel() else 0.0
     if largest > FLOAT16_MAX:
         raise ConfigError(
             f"squared distances reach {largest:.3g}, beyond float16's range ({FLOAT16_MAX:.0f}):"
@@ -92,9 +92,9 @@ class MessageNodeMLPs(nn.Module):
         self,
         hidden_nf: int,
         scalar_nf: int,
-        act: type[nn.Module] = nn.SiLU,
-        residual: bool = True,
-        attention: bool = False,
+        act: type[nn.Module],
+        residual: bool,
+        attention: bool,
         in_nf: int | None = None,
     ) -> None:
         super().__init__()
@@ -219,7 +219,6 @@ class EGCL(MessageNodeMLPs):
         if not update_nodes:  # built, then dropped: later layers draw the same initial weights
             self.node_mlp = None
         self.hidden_nf = hidden_nf
-        self.edge_attr_nf = edge_attr_nf
         self.update_coords = update_coords
         self.velocity = velocity
         self.coord_agg = coord_agg
