@@ -175,7 +175,10 @@ def test_bad_inputs_raise_clear_errors(kwargs, call, match):
         ({"n_layers": 0}, "n_layers must be"),
         ({"hidden_nf": 0}, "hidden_nf must be"),
         ({"coord_agg": "max"}, "coord_agg must be one of"),
-        ({"velocity": True, "update_coords": False}, "velocity=True needs update_coords"),
+        (
+            {"velocity": True, "update_coords": False},
+            r"^velocity=True needs update_coords=True \(the velocity moves the coordinates\)$",
+        ),
         ({"dropout": 1.0}, r"dropout must lie in \[0, 1\), got 1.0"),
         ({"embed_input": False, "velocity": True}, "velocity=True reads .* got in_nf=4"),
     ],
@@ -205,7 +208,9 @@ def test_egcl_shapes_any_dimension():
     with torch.no_grad():
         h, x = layer(h_in, x_in, edge_index)
         no_attr = torch.zeros(edge_index.shape[1], 0, dtype=torch.float64)
-        h_ref, x_ref = _egcl_by_the_equations(layer, h_in, x_in, edge_index, no_attr, None)
+        h_ref, x_ref = _egcl_by_the_equations(
+            layer, {"coord_clamp": None}, h_in, x_in, edge_index, no_attr, None
+        )
     assert h.shape == (8, 8) and x.shape == (8, 5)
     torch.testing.assert_close(h, h_ref)
     torch.testing.assert_close(x, x_ref)
@@ -228,6 +233,21 @@ def test_pair_linear_equals_concatenation():
     torch.testing.assert_close(
         pair_linear(no_scalars, h, edge_index, None), expected, rtol=1e-12, atol=1e-12
     )
+
+
+def test_pair_linear_without_bias_equals_concatenation():
+    from egnn.nn.egcl_eq3_6 import pair_linear
+
+    g = torch.Generator().manual_seed(4)
+    h = torch.randn(5, 3, generator=g, dtype=torch.float64)
+    edge_index = fully_connected_edges(5)
+    pairs = torch.cat([h[edge_index[0]], h[edge_index[1]]], dim=1)
+    scalars = torch.randn(edge_index.shape[1], 2, generator=g, dtype=torch.float64)
+    for n_scalars in (0, 2):
+        layer = torch.nn.Linear(6 + n_scalars, 4, bias=False).double()
+        inputs = torch.cat([pairs, scalars[:, :n_scalars]], dim=1)
+        got = pair_linear(layer, h, edge_index, scalars if n_scalars else None)
+        torch.testing.assert_close(got, layer(inputs), rtol=1e-12, atol=1e-12)
 
 
 def test_dropout_acts_in_training_only():
@@ -253,32 +273,63 @@ def test_float16_autocast_refuses_distances_it_cannot_hold():
         assert torch.isfinite(net(h, x * 1e4, edge_index)[1]).all()
 
 
-def _egcl_by_the_equations(layer, h, x, edge_index, edge_attr, vel):
-    """Eqs. 3-8 of the paper, one edge at a time, from the layer's own sub-networks."""
+def test_float16_range_check_edges():
+    """The refusal starts just past float16's largest value, and a graph without edges passes."""
+    from egnn.nn.egcl_eq3_6 import FLOAT16_MAX, check_half_precision_range
+
+    with torch.autocast("cpu", dtype=torch.float16):
+        check_half_precision_range(torch.full((3, 1), FLOAT16_MAX))
+        check_half_precision_range(torch.zeros(0, 1))
+        message = (
+            r"^squared distances reach 6.55e\+04, beyond float16's range \(65504\):"
+            r" use trainer.precision=bf16-mixed or 32, or rescale the coordinates$"
+        )
+        with pytest.raises(ConfigError, match=message):
+            check_half_precision_range(torch.full((3, 1), FLOAT16_MAX + 1))
+    check_half_precision_range(torch.full((3, 1), 1e9))  # no autocast: nothing to refuse
+
+
+def _linear(layer, z):
+    return z @ layer.weight.t() + (0.0 if layer.bias is None else layer.bias)
+
+
+def _egcl_by_the_equations(layer, options, h, x, edge_index, edge_attr, vel, edge_shift=None):
+    """Eqs. 3-8 of the paper, one edge at a time, from the layer's weight matrices and the options
+    it was built with (not from its sub-networks or attributes, so that a layer built or wired
+    wrongly cannot agree with itself). phi_e = SiLU(W2 SiLU(W1 z)), phi_x = w SiLU(W z) (no bias
+    in w), phi_h = W2 SiLU(W1 z), phi_v = w SiLU(W h), the gate sigmoid(w m)."""
+    silu, e, c = torch.nn.functional.silu, layer.edge_mlp, layer.coord_mlp
     n = h.shape[0]
     x_sum = torch.zeros_like(x)
-    m_sum = torch.zeros(n, layer.hidden_nf, dtype=h.dtype)
+    m_sum = torch.zeros(n, e[2].weight.shape[0], dtype=h.dtype)
     degree = torch.zeros(n, dtype=h.dtype)
-    for e, (i, j) in enumerate(edge_index.t().tolist()):
-        diff = x[i] - x[j]
+    clamp = options.get("coord_clamp", 100.0)
+    for k, (i, j) in enumerate(edge_index.t().tolist()):
+        diff = x[i] - x[j] - (0.0 if edge_shift is None else edge_shift[k])
         d_ij = (diff * diff).sum()
-        m_ij = layer.edge_mlp(torch.cat([h[i], h[j], d_ij[None], edge_attr[e]]))  # eq. 3
-        if layer.att_mlp is not None:
-            m_ij = m_ij * layer.att_mlp(m_ij)  # eq. 8
-        if layer.normalize:
-            diff = diff / torch.sqrt(d_ij + layer.norm_eps)
-        phi_x = layer.coord_mlp(m_ij)
-        if layer.tanh:
-            phi_x = torch.tanh(phi_x) * layer.coord_range
-        x_sum[i] += diff * phi_x  # eq. 4: x_i - x_j, away from j for a positive phi_x
+        m_ij = silu(
+            _linear(e[2], silu(_linear(e[0], torch.cat([h[i], h[j], d_ij[None], edge_attr[k]]))))
+        )  # eq. 3
+        if options.get("attention", False):
+            m_ij = m_ij * torch.sigmoid(_linear(layer.att_mlp[0], m_ij))  # eq. 8
+        if options.get("normalize", False):
+            diff = diff / torch.sqrt(d_ij + options.get("norm_eps", 1e-8))
+        assert c[2].bias is None
+        phi_x = _linear(c[2], silu(_linear(c[0], m_ij)))
+        if options.get("tanh", False):
+            phi_x = torch.tanh(phi_x) * options.get("coord_range", 1.0)
+        trans = diff * phi_x  # eq. 4: x_i - x_j, away from j for a positive phi_x
+        x_sum[i] += trans if clamp is None else trans.clamp(-clamp, clamp)
         m_sum[i] += m_ij  # eq. 5
         degree[i] += 1
-    c = 1.0 / degree[:, None] if layer.coord_agg == "mean" else 1.0
-    delta = c * x_sum
-    if layer.velocity:
-        delta = delta + layer.vel_mlp(h) * vel  # eq. 7
-    h_out = layer.node_mlp(torch.cat([h, m_sum], dim=1))  # eq. 6
-    return h + h_out if layer.residual else h_out, x + delta
+    c_i = 1.0 / degree.clamp(min=1)[:, None] if options.get("coord_agg", "mean") == "mean" else 1.0
+    delta = c_i * x_sum
+    if options.get("velocity", False):
+        v = layer.vel_mlp
+        delta = delta + _linear(v[2], silu(_linear(v[0], h))) * vel  # eq. 7
+    n_ = layer.node_mlp
+    h_out = _linear(n_[2], silu(_linear(n_[0], torch.cat([h, m_sum], dim=1))))  # eq. 6
+    return h + h_out if options.get("residual", True) else h_out, x + delta
 
 
 @pytest.mark.parametrize(
@@ -288,31 +339,55 @@ def _egcl_by_the_equations(layer, h, x, edge_index, edge_attr, vel):
         {"attention": True, "coord_agg": "sum"},
         {"velocity": True, "residual": True},
         {"normalize": True, "tanh": True, "coord_range": 2.0, "residual": False},
+        {"normalize": True, "norm_eps": 0.5},
+        {"coord_clamp": 0.2},  # about half the messages clamped, of both signs
     ],
     ids=lambda o: ",".join(o) or "default",
 )
-def test_egcl_follows_the_equations_edge_by_edge(options):
+@pytest.mark.parametrize("shifted", [False, True], ids=["plain", "periodic-shift"])
+def test_egcl_follows_the_equations_edge_by_edge(options, shifted):
     """Against a direct per-edge evaluation of eqs. 3-8: this catches what equivariance cannot,
     e.g. x_j - x_i for x_i - x_j, or a sum where the mean belongs."""
     torch.manual_seed(1)
-    layer = EGCL(6, edge_attr_nf=2, coord_clamp=None, **options).double().eval()
+    layer = EGCL(6, edge_attr_nf=2, **{"coord_clamp": None, **options}).double().eval()
     torch.nn.init.normal_(layer.coord_mlp[-1].weight, std=1.0)  # O(1) coordinate updates
     inputs = make_inputs(n_nodes=4, n_graphs=2, in_nf=6, velocity=options.get("velocity", False))
     inputs["edge_index"] = inputs["edge_index"][:, :-2]  # unequal degrees: mean != sum / const
     inputs["edge_attr"] = inputs["edge_attr"][:-2]
+    n_edges = inputs["edge_index"].shape[1]
+    shift = torch.randn(n_edges, 3, generator=torch.Generator().manual_seed(2)).double()
+    inputs["edge_shift"] = shift if shifted else None
     with torch.no_grad():
         h, x = layer(**inputs)
         h_ref, x_ref = _egcl_by_the_equations(
-            layer,
-            inputs["h"],
-            inputs["x"],
-            inputs["edge_index"],
-            inputs["edge_attr"],
-            inputs.get("vel"),
+            layer, {"coord_clamp": None, **options}, **{"vel": None, **inputs}
         )
     assert (x - inputs["x"]).abs().max() > 0.1  # the coordinate update is not negligible
     torch.testing.assert_close(h, h_ref)
     torch.testing.assert_close(x, x_ref)
+
+
+@pytest.mark.parametrize(
+    ("options", "in_nf", "expected"),
+    [
+        # phi_e (2F + 1 + A -> F -> F), phi_x (F -> F -> 1, no bias), phi_h (F + F -> F -> F)
+        ({}, 6, (13 * 6 + 6 + 36 + 6) + (36 + 6 + 6) + (12 * 6 + 6 + 36 + 6)),
+        ({"edge_attr_nf": 2}, 6, (15 * 6 + 6 + 42) + 48 + 120),
+        ({"attention": True}, 6, 126 + 48 + 120 + (6 + 1)),  # the gate F -> 1
+        ({"velocity": True}, 6, 126 + 48 + 120 + (36 + 6 + 6 + 1)),  # phi_v F -> F -> 1
+        ({"update_coords": False}, 6, 126 + 120),
+        ({"update_nodes": False}, 6, 126 + 48),
+        ({"residual": False}, 3, (7 * 6 + 6 + 42) + 48 + (9 * 6 + 6 + 42)),  # F_in = 3
+    ],
+    ids=lambda v: ",".join(v) if isinstance(v, dict) else None,
+)
+def test_egcl_has_the_papers_sub_networks(options, in_nf, expected):
+    layer = EGCL(6, in_nf=in_nf, **options)
+    assert sum(p.numel() for p in layer.parameters()) == expected
+    acts = [type(m) for m in layer.modules() if isinstance(m, torch.nn.SiLU)]
+    n_mlps = 2 + ("update_coords" not in options) + options.get("velocity", False)
+    n_mlps -= "update_nodes" in options
+    assert len(acts) == n_mlps + 1  # phi_e has two SiLUs, every other MLP one
 
 
 def test_positive_coordinate_weight_pushes_nodes_apart():

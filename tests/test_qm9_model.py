@@ -1,0 +1,70 @@
+"""The QM9 model against its description, from its weight matrices: an invariant EGNN with edge
+inference, a per-atom MLP, a sum over each molecule's atoms and a molecule MLP; the paper's sizes."""
+
+import pytest
+import torch
+from torch.nn.functional import silu
+
+from egnn.errors import ConfigError
+from egnn.nn import fully_connected_edges
+from egnn.nn.qm9 import QM9EGNN, build_qm9_model
+
+
+def lin(layer, z):
+    return z @ layer.weight.t() + layer.bias
+
+
+def molecules():
+    """Three molecules of 4, 2 and 3 atoms, complete graphs, float64."""
+    g = torch.Generator().manual_seed(0)
+    sizes = [4, 2, 3]
+    batch = torch.repeat_interleave(torch.arange(3), torch.tensor(sizes))
+    edges, start = [], 0
+    for n in sizes:
+        edges.append(fully_connected_edges(n) + start)
+        start += n
+    return {
+        "node_attr": torch.randn(9, 15, generator=g, dtype=torch.float64),
+        "pos": torch.randn(9, 3, generator=g, dtype=torch.float64),
+        "edge_index": torch.cat(edges, dim=1),
+        "batch": batch,
+        "num_graphs": 3,
+    }
+
+
+def test_readout_sums_each_molecules_atoms():
+    torch.manual_seed(0)
+    net = build_qm9_model("egnn", hidden_nf=8, n_layers=2).double()
+    inputs = molecules()
+    with torch.no_grad():
+        got = net(**inputs)
+        h, x = net.egnn(inputs["node_attr"], inputs["pos"], inputs["edge_index"])
+        per_atom = lin(net.node_dec[2], silu(lin(net.node_dec[0], h)))
+        expected = []
+        for b in range(3):
+            total = per_atom[inputs["batch"] == b].sum(0)
+            expected.append(lin(net.graph_dec[2], silu(lin(net.graph_dec[0], total)))[0])
+    assert got.shape == (3,)
+    torch.testing.assert_close(got, torch.stack(expected), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(x, inputs["pos"])  # invariant: coordinates are not updated
+
+
+def test_paper_sizes_and_options():
+    net = QM9EGNN()
+    assert net.egnn.in_node_nf == 15 and len(net.egnn.layers) == 7
+    assert net.egnn.embedding_in.out_features == 128 and net.egnn.embedding_out is None
+    for layer in net.egnn.layers:
+        assert layer.att_mlp is not None  # edge inference
+        assert layer.coord_mlp is None and not layer.update_coords
+    assert [m.out_features for m in net.graph_dec if isinstance(m, torch.nn.Linear)] == [128, 1]
+    assert [m.out_features for m in net.node_dec if isinstance(m, torch.nn.Linear)] == [128, 128]
+    small = QM9EGNN(in_node_nf=5, hidden_nf=16, n_layers=2, attention=False, coord_agg="sum")
+    assert small.egnn.in_node_nf == 5 and len(small.egnn.layers) == 2
+    assert all(layer.att_mlp is None for layer in small.egnn.layers)
+
+
+def test_unknown_qm9_model_lists_the_known_ones():
+    message = r"^unknown QM9 model 'schnet'; choose one of \['egnn', 'egnn_release'\]$"
+    with pytest.raises(ConfigError, match=message):
+        build_qm9_model("schnet")
+    assert isinstance(build_qm9_model(hidden_nf=8, n_layers=1), QM9EGNN)  # egnn by default
