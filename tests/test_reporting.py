@@ -123,7 +123,8 @@ def test_missing_run_is_a_clear_error(tmp_path):
         record_main([str(tmp_path)])
 
 
-def test_data_efficiency_records_and_plot(tmp_path):
+def test_data_efficiency_records_and_plot(tmp_path, monkeypatch):
+    from egnn.reporting import plots
     from egnn.reporting.plots import data_efficiency_points, plot_data_efficiency
 
     results = tmp_path / "results"
@@ -144,8 +145,21 @@ def test_data_efficiency_records_and_plot(tmp_path):
     assert (results / "nbody_data_efficiency" / "egnn-n200-seed0.json").exists()
     points = data_efficiency_points(results)
     assert points["egnn"] == [(100, 0.01), (200, 0.005), (400, 0.0025)]
+    figures = []
+    save_figure = plots.save_figure
+    monkeypatch.setattr(
+        plots, "save_figure", lambda fig, out, **kw: figures.append(fig) or save_figure(fig, out)
+    )
     out = plot_data_efficiency(results, tmp_path / "plot.png")
-    assert out.stat().st_size > 1000
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (ax,) = figures[0].axes
+    lines = {line.get_label(): line.get_xydata().tolist() for line in ax.lines}
+    assert lines["EGNN"] == [[100, 0.01], [200, 0.005], [400, 0.0025]]
+    assert lines["GNN"] == [[100, 0.02], [200, 0.01], [400, 0.005]]
+    # The paper's Table 2 figures at its 3,000 training trajectories, beside each model's line.
+    assert lines["EGNN, paper (Table 2)"] == [[3000, 0.0071]]
+    assert lines["GNN, paper (Table 2)"] == [[3000, 0.0107]]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     table = data_efficiency_table(results)
     assert "| 200 | **0.0050** (best epoch 200, 400 epochs, early stop) | 0.0100 (best" in table
 

@@ -84,3 +84,14 @@ def test_fully_connected_edges_refuses_empty_graphs(n_nodes, n_graphs):
     message = rf"^n_nodes and n_graphs must be >= 1, got n_nodes={n_nodes}, n_graphs={n_graphs}$"
     with pytest.raises(ValueError, match=message):
         fully_connected_edges(n_nodes, n_graphs)
+
+
+def test_reductions_stay_on_the_inputs_device():
+    """Built on the device of the inputs (the meta device stands in for a GPU here): no tensor is
+    made on the default device along the way."""
+    meta = torch.device("meta")
+    index = torch.zeros(4, dtype=torch.long, device=meta)
+    assert segment_count(index, 2, torch.float32).device == meta
+    values = torch.zeros(4, 3, device=meta)
+    assert segment_mean(values, index, 2).device == meta
+    assert segment_softmax(torch.zeros(4, device=meta), index, 2).device == meta

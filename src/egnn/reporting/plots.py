@@ -19,6 +19,10 @@ from pathlib import Path
 
 from egnn.extras import require_extra
 from egnn.records import BCE_INPUT_BEFORE_OPTION, read_json_record
+from egnn.reporting import paper
+
+#: Training trajectories of the paper's N-body table (Table 2), where its figures come from.
+PAPER_N_TRAIN = 3000
 
 LABELS = {
     "egnn": "EGNN",
@@ -127,17 +131,30 @@ def plot_data_efficiency(results_dir: Path, out: Path) -> Path:
     points = data_efficiency_points(results_dir)
     if not points:
         raise SystemExit(f"error: no records under {Path(results_dir) / 'nbody_data_efficiency'}")
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = plt.subplots(figsize=(8, 3.8))
     for model, series in points.items():
         ns, mses = zip(*series, strict=True)
-        ax.plot(ns, mses, marker="o", label=LABELS.get(model, model))
+        (line,) = ax.plot(ns, mses, marker="o", label=LABELS.get(model, model))
+        if model in paper.NBODY:  # the paper's Table 2: the one size it gives numbers for
+            label = f"{LABELS.get(model, model)}, paper (Table 2)"
+            reported = paper.NBODY[model]["test/mse"]
+            ax.plot(
+                [PAPER_N_TRAIN],
+                [reported],
+                marker="*",
+                markersize=11,
+                linestyle="none",
+                color=line.get_color(),
+                markeredgecolor="black",
+                label=label,
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training trajectories (count)")
     ax.set_ylabel("test MSE (length unit²)")
     ax.set_title("N-body: data efficiency")
     ax.grid(True, which="both", alpha=0.3)
-    outside_legend(ax)
+    outside_legend(ax, fontsize=8)
     return save_figure(fig, out)
 
 
