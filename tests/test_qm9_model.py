@@ -5,9 +5,10 @@ import pytest
 import torch
 from torch.nn.functional import silu
 
+from egnn.data.qm9.features import node_features
 from egnn.errors import ConfigError
 from egnn.nn import fully_connected_edges
-from egnn.nn.qm9 import QM9EGNN, build_qm9_model
+from egnn.nn.qm9 import QM9EGNN, build_qm9_model, padded_layout
 
 
 def lin(layer, z):
@@ -68,3 +69,31 @@ def test_unknown_qm9_model_lists_the_known_ones():
     with pytest.raises(ConfigError, match=message):
         build_qm9_model("schnet")
     assert isinstance(build_qm9_model(hidden_nf=8, n_layers=1), QM9EGNN)  # egnn by default
+
+
+def test_qm9_release_model_is_our_model_at_the_release_cost():
+    torch.manual_seed(0)
+    ours = build_qm9_model("egnn", hidden_nf=16, n_layers=3).double()
+    release = build_qm9_model("egnn_release", hidden_nf=16, n_layers=3).double()
+    release.load_state_dict(ours.state_dict())  # the same parameters
+    z = torch.tensor([6, 1, 1, 1, 1, 8, 1, 1, 7, 1])
+    batch = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1, 2, 2])
+    pos = torch.randn(10, 3, dtype=torch.float64)
+    edges = torch.cat(
+        [fully_connected_edges(5), fully_connected_edges(3) + 5, fully_connected_edges(2) + 8],
+        dim=1,
+    )
+    attr = node_features(z).double()
+    expected = ours(attr, pos, edges, batch, 3)
+    torch.testing.assert_close(
+        release(attr, pos, edges, batch, 3), expected, rtol=1e-12, atol=1e-12
+    )
+    # The padded layout: 3 molecules x 5 slots, the real atoms first in each molecule's slots.
+    _, padded_pos, padded_edges, edge_mask, node_mask, n_max = padded_layout(attr, pos, batch, 3)
+    assert n_max == 5 and padded_edges.shape == (2, 3 * 5 * 4)
+    assert node_mask[:, 0].tolist() == [1] * 5 + [1, 1, 1, 0, 0] + [1, 1, 0, 0, 0]
+    torch.testing.assert_close(padded_pos[[5, 6, 7, 10, 11]], pos[5:])
+    assert int(edge_mask.sum()) == 5 * 4 + 3 * 2 + 2 * 1
+    # Options the release's formulation does not compute are refused, not ignored.
+    with pytest.raises(ValueError, match=r"egnn_release is the paper's model: \['dropout'\]"):
+        build_qm9_model("egnn_release", hidden_nf=16, n_layers=3, dropout=0.1)
