@@ -50,6 +50,9 @@ def test_coordinate_encoders_move_fresh_gaussian_points(name):
         assert model.rf.coord_decay == 1e-3 and not model.rf.velocity
     torch.testing.assert_close(logits, model.decoder(z, edges))
     assert logits.shape == (20,)
+    layers = model.egnn.layers if name == "egnn" else model.rf.layers
+    assert len(layers) == 2
+    assert model.initial_coords(ones).dtype == torch.float64
 
 
 @pytest.mark.parametrize("noise", [False, True])
@@ -66,6 +69,37 @@ def test_gnn_encoder_reads_ones_or_fresh_noise(noise):
     assert model.random_input is noise
 
 
+def test_options_reach_the_encoders_and_decoders():
+    egnn = build_autoencoder("egnn", attention=True, learn_decoder=False)
+    assert all(layer.att_mlp is not None for layer in egnn.egnn.layers)
+    assert not list(egnn.decoder.parameters())
+    rf = build_autoencoder("rf", hidden_nf=16, n_layers=3, tanh=False, learn_decoder=False)
+    assert len(rf.rf.layers) == 3 and rf.rf.layers[0].phi[0].out_features == 16
+    assert not any(isinstance(m, torch.nn.Tanh) for m in rf.modules())
+    assert not list(rf.decoder.parameters())
+    gnn = build_autoencoder("gnn", n_layers=2)
+    assert len(gnn.gnn.layers) == 2 and isinstance(gnn.gnn.decoder, torch.nn.Linear)
+
+
+def test_unknown_autoencoder_is_named():
+    from egnn.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^unknown graph autoencoder model 'vae'; choose one of"):
+        build_autoencoder("vae")
+
+
+def test_random_inputs_and_outputs_on_the_inputs_device():
+    """Drawn and filled on the device of the inputs (the meta device stands in for a GPU)."""
+    meta = torch.device("meta")
+    ones = torch.ones(5, 1, device=meta)
+    edges = fully_connected_edges(5).to(meta)
+    adjacency = torch.zeros(20, 1, device=meta)
+    assert build_autoencoder("egnn").initial_coords(ones).device == meta
+    assert build_autoencoder("baseline")(ones, edges, adjacency).device == meta
+    noise = build_autoencoder("noise_gnn").to(meta)
+    assert noise.encode(ones, edges, adjacency).device == meta
+
+
 def test_paper_sizes_by_default():
     egnn = build_autoencoder("egnn")
     assert len(egnn.egnn.layers) == 4 and egnn.embedding_nf == 8
@@ -73,6 +107,9 @@ def test_paper_sizes_by_default():
     rf = build_autoencoder("rf")
     assert len(rf.rf.layers) == 4 and rf.embedding_nf == 8
     assert rf.rf.layers[0].phi[0].out_features == 64
+    assert isinstance(rf.rf.layers[0].phi[-1], torch.nn.Tanh) and not rf.rf.velocity
+    assert {n for n, _ in rf.decoder.named_parameters()} == {"w", "b"}  # learned by default
+    assert {n for n, _ in egnn.decoder.named_parameters()} == {"w", "b"}
     gnn = build_autoencoder("gnn")
     assert len(gnn.gnn.layers) == 4 and gnn.gnn.decoder.out_features == 8
     assert gnn.gnn.embedding.out_features == 64 and not gnn.random_input

@@ -68,6 +68,11 @@ def test_gnn_by_the_equations(options, mlp_decoder):
 
 
 def test_gnn_layout():
+    layer = GCL(8)  # defaults: no edge attributes, residual, no gate
+    assert layer.edge_mlp[0].in_features == 16 and layer.residual and layer.att_mlp is None
+    tanh_net = GNN(3, 8, 2, act=torch.nn.Tanh)
+    acts = {type(m) for m in tanh_net.modules() if isinstance(m, torch.nn.Tanh | torch.nn.SiLU)}
+    assert acts == {torch.nn.Tanh}
     net = GNN(3, 8, 2, in_edge_nf=1)
     assert len(net.layers) == 4
     assert all(layer.residual and layer.att_mlp is None for layer in net.layers)
@@ -134,7 +139,20 @@ def test_radial_field_layout_and_refusal():
     assert isinstance(layer.phi[-1], torch.nn.Tanh) and layer.vel_mlp is not None
     assert layer.phi[2].weight.abs().max() < 0.01  # the gain-0.001 initialisation
     assert RadialFieldLayer(velocity=False, tanh=False).vel_mlp is None
+    default = RadialFieldLayer()  # 64 features, no edge attributes, velocity term, tanh bound
+    assert default.phi[0].in_features == 1 and default.phi[0].out_features == 64
+    assert default.vel_mlp is not None and isinstance(default.phi[-1], torch.nn.Tanh)
     with pytest.raises(
         ValueError, match=r"^this RadialField was built with velocity=True: pass vel \[N, D\]$"
     ):
         net(torch.zeros(3, 3), None, fully_connected_edges(3))
+
+
+def test_radial_field_coincident_particles_stay_finite():
+    """Two particles at the same place: the distance under the square root is offset, not cut."""
+    torch.manual_seed(0)
+    net = RadialField(8, n_layers=1, velocity=False).double()
+    x = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+    out = net(x, None, fully_connected_edges(2))
+    out.sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(x.grad).all()

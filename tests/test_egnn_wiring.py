@@ -258,3 +258,31 @@ def test_empty_edge_attributes_are_no_attributes():
     single_edge = torch.tensor([[0], [1]])
     with pytest.raises(ValueError, match="in_edge_nf=0"):
         net(inputs["h"], inputs["x"], single_edge, torch.zeros(1, 1, dtype=torch.float64))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"coord_clamp": 0.05}, {"edge_nf": 0}, {"coord_agg": "mean", "velocity": True}],
+    ids=["clamp-acting", "no-edge-attributes", "mean-over-unequal-degrees"],
+)
+def test_release_formulation_on_a_graph_with_unequal_degrees(options):
+    """The reference the benchmark times, on what the symmetric test graphs cannot show: messages
+    clamped on both sides, no edge attributes, nodes receiving one edge or none."""
+    from egnn.nn.release import reference_egnn
+
+    options = dict(options)
+    edge_nf = options.pop("edge_nf", 2)
+    net = make(edge_nf=edge_nf, **options)
+    edge_index = asymmetric_graph()
+    into_1 = (edge_index[0] == 1).nonzero()[1:, 0]  # node 1 keeps one incoming edge
+    keep = edge_index[0] != 3  # node 3 receives none
+    keep[into_1] = False
+    edge_index = edge_index[:, keep]
+    assert torch.bincount(edge_index[0], minlength=6)[[1, 3]].tolist() == [1, 0]
+    inputs = inputs_for(edge_index, edge_nf=edge_nf)
+    if not net.velocity:
+        del inputs["vel"]
+    with torch.no_grad():
+        got = net(**inputs)
+        expected = reference_egnn(net, **inputs)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)

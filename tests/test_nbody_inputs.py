@@ -44,6 +44,9 @@ def model(name, **kwargs):
 
 
 def test_edge_feature_helpers_by_hand():
+    charges = torch.tensor([[2.0], [0.5], [-3.0]])
+    edges = torch.tensor([[0, 1, 2], [1, 2, 0]])
+    assert charge_products(charges, edges)[:, 0].tolist() == [1.0, -1.5, -6.0]
     inputs = system()
     both = edge_features(inputs, "charge", "distance")
     torch.testing.assert_close(
@@ -137,9 +140,34 @@ def test_egnn_predicts_positions_only():
     )
 
 
-def test_egnn_options_reach_the_backbone():
-    net = build_nbody_model("egnn", coord_agg="sum", tanh=True)
-    assert all(layer.coord_agg == "sum" and layer.tanh for layer in net.egnn.layers)
+def test_options_reach_the_backbones():
+    for name in ("egnn", "egnn_release"):
+        net = build_nbody_model(name, n_layers=2, coord_agg="sum", tanh=True)
+        assert len(net.egnn.layers) == 2
+        assert all(layer.coord_agg == "sum" and layer.tanh for layer in net.egnn.layers)
+    gnn = build_nbody_model("gnn", attention=True)
+    assert all(layer.att_mlp is not None for layer in gnn.gnn.layers)
+    rf = build_nbody_model("rf", tanh=False)
+    assert not any(isinstance(m, torch.nn.Tanh) for m in rf.modules())
+
+
+def test_ensemble_members_and_options():
+    ensemble = build_nbody_model("ensemble", hidden_nf=8)
+    assert len(ensemble.members) == 3  # the default
+    assert all(m.egnn.layers[0].hidden_nf == 8 for m in ensemble.members)
+    assert len(build_nbody_model("ensemble", members=1, hidden_nf=8).members) == 1
+    message = r"^an ensemble's members cannot themselves be ensembles$"
+    with pytest.raises(ValueError, match=message):
+        build_nbody_model("ensemble", member="ensemble")
+
+
+def test_compiling_an_ensemble_passes_the_options_to_each_member(monkeypatch):
+    ensemble = build_nbody_model("ensemble", members=2, hidden_nf=8)
+    calls = []
+    for member in ensemble.members:
+        monkeypatch.setattr(member, "compile", lambda *a, **k: calls.append((a, k)))
+    ensemble.compile("positional", dynamic=False)
+    assert calls == [(("positional",), {"dynamic": False})] * 2
 
 
 def test_release_model_refuses_motion_features():

@@ -137,10 +137,10 @@ def test_ensemble_rejects_bad_options(kwargs, message):
 
 def test_relative_motion_by_hand():
     pos = torch.tensor([[0.0, 0, 0], [2.0, 0, 0]])
-    vel = torch.tensor([[1.0, 0, 0], [0.0, 3, 0]])
+    vel = torch.tensor([[1.0, 0, 0], [2.0, 3, 0]])
     edge_index = torch.tensor([[0], [1]])  # i = 0 receives from j = 1
-    # v_i.v_j = 0; (x_i - x_j).(v_i - v_j) = (-2, 0, 0).(1, -3, 0) = -2; |v_i - v_j|^2 = 10
-    assert relative_motion(pos, vel, edge_index).tolist() == [[0.0, -2.0, 10.0]]
+    # v_i.v_j = 2; (x_i - x_j).(v_i - v_j) = (-2, 0, 0).(-1, -3, 0) = 2; |v_i - v_j|^2 = 10
+    assert relative_motion(pos, vel, edge_index).tolist() == [[2.0, 2.0, 10.0]]
 
 
 def test_compiling_an_ensemble_compiles_each_member():

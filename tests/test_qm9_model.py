@@ -36,6 +36,7 @@ def molecules():
 def test_readout_sums_each_molecules_atoms():
     torch.manual_seed(0)
     net = build_qm9_model("egnn", hidden_nf=8, n_layers=2).double()
+    assert len(net.egnn.layers) == 2 and net.egnn.embedding_in.out_features == 8
     inputs = molecules()
     with torch.no_grad():
         got = net(**inputs)
@@ -62,6 +63,9 @@ def test_paper_sizes_and_options():
     small = QM9EGNN(in_node_nf=5, hidden_nf=16, n_layers=2, attention=False, coord_agg="sum")
     assert small.egnn.in_node_nf == 5 and len(small.egnn.layers) == 2
     assert all(layer.att_mlp is None for layer in small.egnn.layers)
+    plain = QM9EGNN(hidden_nf=8, n_layers=2, residual=False, dropout=0.1)  # options reach the EGNN
+    assert all(not layer.residual for layer in plain.egnn.layers)
+    assert all(layer.message_dropout.p == 0.1 for layer in plain.egnn.layers)
 
 
 def test_unknown_qm9_model_lists_the_known_ones():
