@@ -860,3 +860,32 @@ def test_qm9_table_shows_the_budget_runs_and_what_they_cost(tmp_path):
     )
     assert "| 29.0 |" in rows["homo"]  # the paper's MAE beside ours
     assert rows["mu"].endswith("| not run yet | not run yet | — |")
+
+
+def test_summary_gives_the_qm9_targets_of_a_budget_one_row(tmp_path):
+    """However many targets are run, the README's summary gets one QM9 row per budget (the
+    per-target table lives in the QM9 notes), targets in the paper's order with their units."""
+    from egnn.reporting.tables import QM9_CPU_BUDGET, summary_table
+
+    results = tmp_path / "results"
+    for target, mae, minutes in (("mu", 0.2454, 88), ("homo", 120.14, 107)):
+        run = tmp_path / target
+        run.mkdir()
+        metrics = {
+            **METRICS,
+            "experiment": QM9_CPU_BUDGET,
+            "target": target,
+            "test/mae": mae,
+            "epochs": 4,
+            "train_time_s": minutes * 60.0,
+            "command": f"train.py experiment={QM9_CPU_BUDGET} data.target={target}",
+            "overrides": [f"experiment={QM9_CPU_BUDGET}", f"data.target={target}"],
+        }
+        del metrics["test/mse"]
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        record_main([str(run), "--results-dir", str(results)])
+    rows = [line for line in summary_table(results).splitlines() if "QM9" in line]
+    assert rows == [
+        "| QM9 (Table 4), one CPU hour, MAE of 2 of 12 targets (homo meV, mu D) | EGNN "
+        "| homo 29.0, mu 0.029 | homo 120.1, mu 0.2454 | 1 | 4 | 88-107 min |"
+    ]
