@@ -80,23 +80,26 @@ def test_qm9_release_model_is_our_model_at_the_release_cost():
     ours = build_qm9_model("egnn", hidden_nf=16, n_layers=3).double()
     release = build_qm9_model("egnn_release", hidden_nf=16, n_layers=3).double()
     release.load_state_dict(ours.state_dict())  # the same parameters
-    z = torch.tensor([6, 1, 1, 1, 1, 8, 1, 1, 7, 1])
-    batch = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1, 2, 2])
-    pos = torch.randn(10, 3, dtype=torch.float64)
+    # 3 molecules x 5 slots = 15 slots: as many as node features, so a slot count read from the
+    # wrong axis would go unseen; a fourth molecule (one atom) makes it 20.
+    z = torch.tensor([6, 1, 1, 1, 1, 8, 1, 1, 7, 1, 1])
+    batch = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 3])
+    pos = torch.randn(11, 3, dtype=torch.float64)
     edges = torch.cat(
         [fully_connected_edges(5), fully_connected_edges(3) + 5, fully_connected_edges(2) + 8],
         dim=1,
     )
     attr = node_features(z).double()
-    expected = ours(attr, pos, edges, batch, 3)
+    expected = ours(attr, pos, edges, batch, 4)
     torch.testing.assert_close(
-        release(attr, pos, edges, batch, 3), expected, rtol=1e-12, atol=1e-12
+        release(attr, pos, edges, batch, 4), expected, rtol=1e-12, atol=1e-12
     )
-    # The padded layout: 3 molecules x 5 slots, the real atoms first in each molecule's slots.
-    _, padded_pos, padded_edges, edge_mask, node_mask, n_max = padded_layout(attr, pos, batch, 3)
-    assert n_max == 5 and padded_edges.shape == (2, 3 * 5 * 4)
-    assert node_mask[:, 0].tolist() == [1] * 5 + [1, 1, 1, 0, 0] + [1, 1, 0, 0, 0]
-    torch.testing.assert_close(padded_pos[[5, 6, 7, 10, 11]], pos[5:])
+    # The padded layout: 4 molecules x 5 slots, the real atoms first in each molecule's slots.
+    _, padded_pos, padded_edges, edge_mask, node_mask, n_max = padded_layout(attr, pos, batch, 4)
+    assert n_max == 5 and padded_edges.shape == (2, 4 * 5 * 4)
+    mask = [1] * 5 + [1, 1, 1, 0, 0] + [1, 1, 0, 0, 0] + [1, 0, 0, 0, 0]
+    assert node_mask[:, 0].tolist() == mask
+    torch.testing.assert_close(padded_pos[[5, 6, 7, 10, 11, 15]], pos[5:])
     assert int(edge_mask.sum()) == 5 * 4 + 3 * 2 + 2 * 1
     # Options the release's formulation does not compute are refused, not ignored.
     with pytest.raises(ValueError, match=r"egnn_release is the paper's model: \['dropout'\]"):

@@ -122,7 +122,7 @@ class CoordinateAutoencoder(GraphAutoencoder):
 
     random_input = True
 
-    def __init__(self, embedding_nf: int, learn_decoder: bool = True) -> None:
+    def __init__(self, embedding_nf: int, learn_decoder: bool) -> None:
         super().__init__()
         self.embedding_nf = embedding_nf
         self.decoder = DistanceDecoder(learnable=learn_decoder)
