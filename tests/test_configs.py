@@ -1,6 +1,7 @@
 """Every config composes, and every experiment instantiates its data, model, callbacks, loggers and
 trainer. Configs nobody tests rot."""
 
+import re
 from pathlib import Path
 
 import hydra
@@ -188,3 +189,10 @@ def test_a_time_budget_can_end_a_run_inside_its_first_epoch(tmp_path):
     cfg = compose_config(["experiment=qm9_cpu_1h", "trainer.max_time=00:00:50:00"], tmp_path)
     trainer = hydra.utils.instantiate(cfg.trainer, logger=False, enable_checkpointing=False)
     assert not trainer.fit_loop.min_epochs  # None or 0: no epoch has to finish
+
+
+def test_readme_lists_every_experiment_preset():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (line,) = [row for row in readme.splitlines() if row.startswith("| Experiment preset |")]
+    listed = set(re.findall(r"`(\w+)`", line)) - {"experiment"}
+    assert listed == set(EXPERIMENTS)
