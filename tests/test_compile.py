@@ -144,3 +144,49 @@ def test_short_training_run_stays_eager(nbody_data_dir, tmp_path, caplog):
     GlobalHydra.instance().clear()
     assert metrics["compiled"] is False
     assert "compile=auto: eager (" in caplog.text  # decided by AutoCompile, not left out
+
+
+def test_inductor_options_per_device():
+    from egnn.nn.compile import inductor_options
+
+    assert inductor_options("cpu") == {"cpp_wrapper": True}
+    assert inductor_options("cuda:1") == {}
+
+
+@pytest.mark.parametrize(
+    ("module", "device", "probed"),
+    [
+        (torch.nn.Linear(2, 2), None, "cpu"),  # where its parameters are
+        (torch.nn.ReLU(), None, "cpu"),  # no parameters: the default device
+        (torch.nn.Linear(2, 2), "cuda:1", "cuda:1"),  # where it will run
+    ],
+)
+def test_compile_module_passes_its_options_and_falls_back_eagerly(
+    monkeypatch, module, device, probed
+):
+    from egnn.nn import compile as compile_mod
+
+    probes, calls = [], []
+    monkeypatch.setattr(compile_mod, "compile_available", lambda d: probes.append(d) or True)
+    monkeypatch.setattr(module, "compile", lambda **kwargs: calls.append(kwargs))
+    config = torch._dynamo.config
+    before, config.suppress_errors = config.suppress_errors, False
+    try:
+        assert compile_mod.compile_module(module, dynamic=True, device=device)
+        assert config.suppress_errors is True  # a failing frame runs eagerly
+    finally:
+        config.suppress_errors = before
+    assert probes == [probed]
+    options = compile_mod.inductor_options(probed)
+    assert calls == [{"dynamic": True, "options": options}]
+
+
+def test_compile_pays_only_where_a_class_says_so():
+    from egnn.nn.compile import compile_pays
+
+    assert compile_pays(torch.nn.Linear(1, 1)) is False
+
+    class Measured(torch.nn.Module):
+        compile_pays = True
+
+    assert compile_pays(Measured()) is True
