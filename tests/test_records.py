@@ -55,6 +55,10 @@ def test_overrides_name_the_record_in_a_fixed_order():
         "bce_logits",
         "fixed_decoder",
     ]
+    # A multirun job's overrides carry Hydra's escapes; the name is that of the same single run.
+    assert name_parts(["trainer.max_time=00\\:00\\:55\\:00"]) == name_parts(
+        ["trainer.max_time=00:00:55:00"]
+    )
     assert name_parts(["data.target=homo", "data.batch_size=8", "test_ensemble=4"]) == [
         "homo",
         "b8",

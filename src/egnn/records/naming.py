@@ -63,8 +63,9 @@ def _unnamed(key: str) -> bool:
 
 
 def _clean(text: str) -> str:
-    """A file-name-safe form of an override's value."""
-    return re.sub(r"[^A-Za-z0-9_.+=-]", "_", text.strip("'\""))
+    """A file-name-safe form of an override's value (Hydra's multirun escapes, ``\\:``, dropped:
+    a multirun job is named as the same single run)."""
+    return re.sub(r"[^A-Za-z0-9_.+=-]", "_", text.strip("'\"").replace("\\", ""))
 
 
 def name_parts(overrides: list[str]) -> list[str]:
