@@ -10,9 +10,7 @@ from egnn.nn import fully_connected_edges
 from egnn.nn.baselines.gnn import GCL, GNN
 from egnn.nn.baselines.radial_field import RadialField, RadialFieldLayer
 
-
-def lin(layer, z):
-    return z @ layer.weight.t() + (0.0 if layer.bias is None else layer.bias)
+from .conftest import linear_by_hand
 
 
 def graph(n=6, d=3, edge_nf=2, seed=0):
@@ -32,11 +30,13 @@ def gcl_by_hand(layer, h, edge_index, edge_attr, residual, attention):
     e, n_ = layer.edge_mlp, layer.node_mlp
     m_sum = torch.zeros(h.shape[0], e[2].weight.shape[0], dtype=h.dtype)
     for k, (i, j) in enumerate(edge_index.t().tolist()):
-        m = silu(lin(e[2], silu(lin(e[0], torch.cat([h[i], h[j], edge_attr[k]])))))
+        m = silu(
+            linear_by_hand(e[2], silu(linear_by_hand(e[0], torch.cat([h[i], h[j], edge_attr[k]]))))
+        )
         if attention:
-            m = m * torch.sigmoid(lin(layer.att_mlp[0], m))
+            m = m * torch.sigmoid(linear_by_hand(layer.att_mlp[0], m))
         m_sum[i] += m
-    out = lin(n_[2], silu(lin(n_[0], torch.cat([h, m_sum], dim=1))))
+    out = linear_by_hand(n_[2], silu(linear_by_hand(n_[0], torch.cat([h, m_sum], dim=1))))
     return h + out if residual else out
 
 
@@ -52,7 +52,7 @@ def test_gnn_by_the_equations(options, mlp_decoder):
     inputs = graph()
     with torch.no_grad():
         got = net(inputs["h"], inputs["edge_index"], inputs["edge_attr"])
-        h = lin(net.embedding, inputs["h"])
+        h = linear_by_hand(net.embedding, inputs["h"])
         for layer in net.layers:
             h = gcl_by_hand(
                 layer,
@@ -63,7 +63,11 @@ def test_gnn_by_the_equations(options, mlp_decoder):
                 options.get("attention", False),
             )
         d = net.decoder
-        expected = lin(d[2], silu(lin(d[0], h))) if mlp_decoder else lin(d, h)
+        expected = (
+            linear_by_hand(d[2], silu(linear_by_hand(d[0], h)))
+            if mlp_decoder
+            else linear_by_hand(d, h)
+        )
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
 
 
@@ -92,14 +96,14 @@ def rf_layer_by_hand(layer, x, vel, edge_index, edge_attr, tanh, velocity):
         dist = torch.sqrt((diff * diff).sum() + 1e-12)
         scalars = dist[None] if edge_attr is None else torch.cat([dist[None], edge_attr[k]])
         assert phi[2].bias is None
-        w = lin(phi[2], silu(lin(phi[0], scalars)))
+        w = linear_by_hand(phi[2], silu(linear_by_hand(phi[0], scalars)))
         total[i] += diff * (torch.tanh(w) if tanh else w)
         degree[i] += 1
     x = x + total / degree.clamp(min=1)
     if velocity:
         speed = torch.sqrt((vel * vel).sum(dim=1, keepdim=True))
         v = layer.vel_mlp
-        x = x + vel * lin(v[2], silu(lin(v[0], speed)))
+        x = x + vel * linear_by_hand(v[2], silu(linear_by_hand(v[0], speed)))
     return x
 
 

@@ -10,6 +10,8 @@ from egnn.nn import fully_connected_edges
 from egnn.nn.release import reference_egnn
 from egnn.testing import EDGE_INDEX, EDGE_SCALAR, NODE_SCALAR, POSITION, VECTOR, assert_equivariant
 
+from .conftest import linear_by_hand
+
 KINDS = {
     "h": NODE_SCALAR,
     "x": POSITION,
@@ -289,10 +291,6 @@ def test_float16_range_check_edges():
     check_half_precision_range(torch.full((3, 1), 1e9))  # no autocast: nothing to refuse
 
 
-def _linear(layer, z):
-    return z @ layer.weight.t() + (0.0 if layer.bias is None else layer.bias)
-
-
 def _egcl_by_the_equations(layer, options, h, x, edge_index, edge_attr, vel, edge_shift=None):
     """Eqs. 3-8 of the paper, one edge at a time, from the layer's weight matrices and the options
     it was built with (not from its sub-networks or attributes, so that a layer built or wired
@@ -308,14 +306,16 @@ def _egcl_by_the_equations(layer, options, h, x, edge_index, edge_attr, vel, edg
         diff = x[i] - x[j] - (0.0 if edge_shift is None else edge_shift[k])
         d_ij = (diff * diff).sum()
         m_ij = silu(
-            _linear(e[2], silu(_linear(e[0], torch.cat([h[i], h[j], d_ij[None], edge_attr[k]]))))
+            linear_by_hand(
+                e[2], silu(linear_by_hand(e[0], torch.cat([h[i], h[j], d_ij[None], edge_attr[k]])))
+            )
         )  # eq. 3
         if options.get("attention", False):
-            m_ij = m_ij * torch.sigmoid(_linear(layer.att_mlp[0], m_ij))  # eq. 8
+            m_ij = m_ij * torch.sigmoid(linear_by_hand(layer.att_mlp[0], m_ij))  # eq. 8
         if options.get("normalize", False):
             diff = diff / torch.sqrt(d_ij + options.get("norm_eps", 1e-8))
         assert c[2].bias is None
-        phi_x = _linear(c[2], silu(_linear(c[0], m_ij)))
+        phi_x = linear_by_hand(c[2], silu(linear_by_hand(c[0], m_ij)))
         if options.get("tanh", False):
             phi_x = torch.tanh(phi_x) * options.get("coord_range", 1.0)
         trans = diff * phi_x  # eq. 4: x_i - x_j, away from j for a positive phi_x
@@ -326,9 +326,11 @@ def _egcl_by_the_equations(layer, options, h, x, edge_index, edge_attr, vel, edg
     delta = c_i * x_sum
     if options.get("velocity", False):
         v = layer.vel_mlp
-        delta = delta + _linear(v[2], silu(_linear(v[0], h))) * vel  # eq. 7
+        delta = delta + linear_by_hand(v[2], silu(linear_by_hand(v[0], h))) * vel  # eq. 7
     n_ = layer.node_mlp
-    h_out = _linear(n_[2], silu(_linear(n_[0], torch.cat([h, m_sum], dim=1))))  # eq. 6
+    h_out = linear_by_hand(
+        n_[2], silu(linear_by_hand(n_[0], torch.cat([h, m_sum], dim=1)))
+    )  # eq. 6
     return h + h_out if options.get("residual", True) else h_out, x + delta
 
 

@@ -10,9 +10,7 @@ from egnn.errors import ConfigError
 from egnn.nn import fully_connected_edges
 from egnn.nn.qm9 import QM9EGNN, build_qm9_model, padded_layout
 
-
-def lin(layer, z):
-    return z @ layer.weight.t() + layer.bias
+from .conftest import linear_by_hand
 
 
 def molecules():
@@ -41,11 +39,13 @@ def test_readout_sums_each_molecules_atoms():
     with torch.no_grad():
         got = net(**inputs)
         h, x = net.egnn(inputs["node_attr"], inputs["pos"], inputs["edge_index"])
-        per_atom = lin(net.node_dec[2], silu(lin(net.node_dec[0], h)))
+        per_atom = linear_by_hand(net.node_dec[2], silu(linear_by_hand(net.node_dec[0], h)))
         expected = []
         for b in range(3):
             total = per_atom[inputs["batch"] == b].sum(0)
-            expected.append(lin(net.graph_dec[2], silu(lin(net.graph_dec[0], total)))[0])
+            expected.append(
+                linear_by_hand(net.graph_dec[2], silu(linear_by_hand(net.graph_dec[0], total)))[0]
+            )
     assert got.shape == (3,)
     torch.testing.assert_close(got, torch.stack(expected), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(x, inputs["pos"])  # invariant: coordinates are not updated
