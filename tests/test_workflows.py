@@ -18,6 +18,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from egnn.errors import ConfigError
+from egnn.records.naming import record_name
 from egnn.nn import NBODY_MODELS, build_nbody_model, fully_connected_edges
 from egnn.reporting.sweep_summary import summarise, write_summary
 from egnn.run.csv_history import read_rows
@@ -266,7 +267,19 @@ def test_resume_keeps_the_runs_first_hydra_folder(tmp_path, nbody_data_dir):
     assert (run_dir / ".hydra" / "overrides.yaml").read_text() == overrides
     (resume_dir,) = (run_dir / ".hydra").glob("resume_*")
     assert "ckpt_path=last" in (resume_dir / "overrides.yaml").read_text()
-    assert json.loads((run_dir / "metrics.json").read_text())["seed"] == 5
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["seed"] == 5
+    # Named and reproduced as the run: its first command's overrides, the longer max_epochs of
+    # the resume in place of the first one; the resume's own command listed under resumes.
+    first_overrides = yaml.safe_load(overrides)
+    assert "trainer.max_epochs=1" in first_overrides
+    assert metrics["overrides"] == [
+        *("trainer.max_epochs=2" if o == "trainer.max_epochs=1" else o for o in first_overrides),
+        "ckpt_path=last",
+    ]
+    assert metrics["command"] == " ".join(["train.py", *first_overrides])
+    assert "ckpt_path=last" in metrics["resumes"][0]["command"]
+    assert record_name(metrics) == "egnn-b50-e2-n100-tiny-seed5"
 
 
 # --- Distributed ----------------------------------------------------------------------------

@@ -46,9 +46,14 @@ def git_commit(repo_dir: str | Path | None = None) -> str:
     return commit + ("-dirty" if dirty else "")
 
 
+def program_name() -> str:
+    """The program that started this process, without its folder (``train.py``)."""
+    return Path(sys.argv[0]).name
+
+
 def command_line() -> str:
     """The command that started this process, as typed (program name relative)."""
-    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    return " ".join([program_name(), *sys.argv[1:]])
 
 
 def cpu_model() -> str:

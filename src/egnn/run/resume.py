@@ -132,6 +132,35 @@ def _harmless_prefix(key: str) -> str:
     return next(h for h in HARMLESS if _under(key, h))
 
 
+def override_key(override: str) -> str:
+    """The config key an override sets (``+a.b=1``, ``~a.b`` and ``a.b=1`` all give ``a.b``)."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def resumed_run_overrides(first: list[str], resume: list[str]) -> list[str]:
+    """What a resumed run ran with, as overrides: the run's first command's, each replaced by the
+    resume's override of the same key (a longer ``trainer.max_epochs``), then the resume's other
+    ones (``ckpt_path=last``). A record of the run is named from these, not from the resume's
+    alone, which lack the run's model and data settings."""
+    later = {override_key(o): o for o in resume}
+    merged = [later.pop(override_key(o), o) for o in first]
+    return [*merged, *later.values()]
+
+
+def first_run_provenance(run_dir: Path, program: str, resume: list[str]) -> dict | None:
+    """``{"command", "overrides"}`` of the run in ``run_dir`` as its first command started it,
+    with this resume's overrides merged in (:func:`resumed_run_overrides`); None when the folder
+    has no ``.hydra/overrides.yaml`` (a run started outside Hydra's command line)."""
+    path = Path(run_dir) / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return None
+    first = yaml.safe_load(path.read_text()) or []
+    return {
+        "command": " ".join([program, *first]),
+        "overrides": resumed_run_overrides(first, resume),
+    }
+
+
 def record_resume(run_dir: Path, entry: dict) -> list[dict]:
     """Append ``entry`` to the run's ``resumes.yaml``; returns every resume recorded so far."""
     path = run_dir / RESUMES

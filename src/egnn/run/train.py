@@ -39,9 +39,9 @@ from egnn.run.common import (
     test_metrics,
 )
 from egnn.run.csv_history import restore_history, stash_history
-from egnn.run.provenance import command_line, git_commit
+from egnn.run.provenance import command_line, git_commit, program_name
 from egnn.run.resolvers import register_resolvers
-from egnn.run.resume import SAVED_CONFIG, record_resume, resume_config
+from egnn.run.resume import SAVED_CONFIG, first_run_provenance, record_resume, resume_config
 from egnn.run.run_dir import CHECKPOINT_DIR, LAST_CHECKPOINT, resolve_checkpoint
 from egnn.run.settings import check_settings
 from egnn.run.wandb_run import fill_wandb_settings, finish_wandb_runs, start_wandb_runs
@@ -139,6 +139,8 @@ def train(cfg: DictConfig) -> dict:
     changed = None
     if cfg.get("ckpt_path") and cfg.get("train", True) and (output_dir / SAVED_CONFIG).is_file():
         cfg, changed = resume_config(cfg, output_dir, job_overrides())  # the run's own config
+        first = first_run_provenance(output_dir, program_name(), job_overrides())
+        provenance.update(first or {})  # named and reproduced as the run, resumes listed
     check_settings(cfg)
     check_distributed_multirun(cfg)
     if not is_rank_zero():  # a DDP process that rank zero started: rank zero holds the folder
@@ -185,7 +187,7 @@ def _train_in(
     elif is_rank_zero():
         entry = {
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "command": provenance["command"],
+            "command": command_line(),
             "git_commit": provenance["git_commit"],
             "overrides": job_overrides(),
             "checkpoint": ckpt_path,
