@@ -18,8 +18,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from egnn.errors import ConfigError
-from egnn.records.naming import record_name
 from egnn.nn import NBODY_MODELS, build_nbody_model, fully_connected_edges
+from egnn.records.naming import record_name
 from egnn.reporting.sweep_summary import summarise, write_summary
 from egnn.run.csv_history import read_rows
 from egnn.run.train import CONFIG_DIR, sweep_objective, train
