@@ -13,6 +13,7 @@ os.environ.setdefault("WANDB_SILENT", "true")
 
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
@@ -36,6 +37,20 @@ def nbody_data_dir(tmp_path_factory) -> Path:
     data_dir = tmp_path_factory.mktemp("data")
     ensure_dataset(data_dir, "tiny")
     return data_dir
+
+
+def positive_percent(graphs: list[np.ndarray]) -> float:
+    """Percent of ordered node pairs (i != j) joined by an edge over dense adjacencies."""
+    positives = sum(int(a.sum()) for a in graphs)
+    pairs = sum(len(a) * (len(a) - 1) for a in graphs)
+    return 100.0 * positives / pairs
+
+
+@pytest.fixture(scope="session")
+def graph_data_dir(tmp_path_factory) -> Path:
+    """A data folder for the graph datasets, shared by the test session (splits are generated
+    on first use)."""
+    return tmp_path_factory.mktemp("graphdata")
 
 
 def compose_config(

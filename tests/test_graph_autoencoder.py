@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 
 from egnn.data import keys as K
 from egnn.data.graphs.datamodule import AdjacencyDataset, collate_graphs
-from egnn.data.graphs.dataset import ensure_split, get_spec, load_split, split_path
+from egnn.data.graphs.dataset import load_split
 from egnn.errors import ConfigError
 from egnn.nn.autoencoder import AE_MODELS, build_autoencoder
 from egnn.nn.nbody import build_nbody_model
@@ -29,73 +29,7 @@ from egnn.tasks.graph_metrics import (
 )
 from egnn.testing.equivariance import random_orthogonal
 
-from .conftest import PACKAGE_DIR, REPO_ROOT, compose_config
-
-
-def positive_percent(graphs: list[np.ndarray]) -> float:
-    positives = sum(int(a.sum()) for a in graphs)
-    pairs = sum(len(a) * (len(a) - 1) for a in graphs)
-    return 100.0 * positives / pairs
-
-
-@pytest.fixture(scope="module")
-def graph_data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("graphdata")
-
-
-@pytest.mark.parametrize(
-    ("name", "expected", "tol"),
-    [
-        ("community_small", 31.79, 0.005),  # the paper's Baseline %Error
-        ("erdos_renyi", 25.13, 0.05),
-    ],
-)
-def test_test_split_has_the_papers_fraction_of_edges(graph_data_dir, name, expected, tol):
-    graphs = load_split(graph_data_dir, name, "test")
-    assert len(graphs) == 500
-    assert positive_percent(graphs) == pytest.approx(expected, abs=tol)
-    for a in graphs:
-        assert (a == a.T).all() and not a.diagonal().any()
-
-
-def test_dataset_shapes_and_sizes(graph_data_dir):
-    community = load_split(graph_data_dir, "community_small", "test")
-    assert {len(a) for a in community} <= set(range(12, 21))
-    er = load_split(graph_data_dir, "erdos_renyi", "test")
-    sizes = [len(a) for a in er]
-    assert sorted(set(sizes)) == list(range(7, 17)) and all(
-        sizes.count(n) == 50 for n in set(sizes)
-    )
-    overfit = {
-        split: load_split(graph_data_dir, "erdos_renyi_overfit", split)
-        for split in ("train", "valid", "test")
-    }
-    assert len(overfit["train"]) == 100
-    for split in ("valid", "test"):
-        assert all((a == b).all() for a, b in zip(overfit["train"], overfit[split], strict=True))
-
-
-def test_cache_is_regenerated_when_corrupt_or_stale(tmp_path):
-    path = ensure_split(tmp_path, "community_tiny", "test")
-    first = load_split(tmp_path, "community_tiny", "test")
-    path.write_bytes(path.read_bytes()[:100])  # a truncated file (an interrupted writer)
-    again = load_split(tmp_path, "community_tiny", "test")
-    assert all((a == b).all() for a, b in zip(first, again, strict=True))
-    sparse = load_split(tmp_path, "erdos_renyi_overfit", "train", p=0.1)
-    assert split_path(tmp_path, "erdos_renyi_overfit", "train", p=0.1).parent.name.endswith("p0.1")
-    assert positive_percent(sparse) < positive_percent(
-        load_split(tmp_path, "erdos_renyi_overfit", "train")
-    )
-    assert not list(tmp_path.rglob("*.tmp"))
-
-
-def test_bad_dataset_arguments_are_named():
-    with pytest.raises(ConfigError, match="nope.*community_small"):
-        get_spec("nope")
-    with pytest.raises(ConfigError, match="p=1.5"):
-        get_spec("erdos_renyi", p=1.5)
-    with pytest.raises(ConfigError, match="Erdos-Renyi sets only"):
-        get_spec("community_small", p=0.3)
+from .conftest import PACKAGE_DIR, REPO_ROOT, compose_config, positive_percent
 
 
 def test_baseline_predicts_no_edge():
@@ -149,20 +83,6 @@ def test_test_ensemble_averages_the_probabilities_of_fresh_draws(graph_data_dir)
 def test_bad_train_bce_input_is_named():
     with pytest.raises(ConfigError, match="train_bce_input='probs': expected one of"):
         GraphAutoencoderTask({"name": "gnn"}, train_bce_input="probs")
-
-
-def test_collate_builds_a_disjoint_union():
-    a = np.array([[0, 1], [1, 0]], dtype=np.uint8)
-    b = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=np.uint8)
-    batch = collate_graphs(list(AdjacencyDataset([a, b])))
-    assert batch[K.NUM_NODES] == 5 and batch[K.NUM_GRAPHS] == 2
-    assert batch[K.EDGE_INDEX].shape == (2, 2 + 6)
-    assert batch[K.EDGE_GRAPH].tolist() == [0, 0] + [1] * 6
-    row, col = batch[K.EDGE_INDEX]
-    dense = torch.zeros(5, 5)
-    dense[row, col] = batch[K.EDGE_TARGET]
-    assert dense[:2, :2].tolist() == a.tolist() and dense[2:, 2:].tolist() == b.tolist()
-    assert (batch[K.EDGE_ATTR][:, 0] == batch[K.EDGE_TARGET]).all()
 
 
 def test_batch_loss_is_the_mean_of_single_graph_losses(graph_data_dir):

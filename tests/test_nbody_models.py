@@ -215,6 +215,21 @@ def test_e3nn_baselines_equal_their_e3nn_formulation(name):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
 
 
+def test_e3nn_reference_module_shares_the_models_parameters():
+    from egnn.nn.baselines.e3nn_reference import ReferenceModel, reference_forward
+
+    model, inputs = _model("tfn"), _inputs()
+    wrapped = ReferenceModel(model)
+    assert wrapped.model is model
+    assert [id(p) for p in wrapped.parameters()] == [id(p) for p in model.parameters()]
+    torch.testing.assert_close(
+        wrapped(inputs["pos"], inputs["vel"], inputs["charges"], inputs["edge_index"]),
+        reference_forward(model, **inputs),
+        rtol=0,
+        atol=0,
+    )
+
+
 def test_e3nn_tfn_loads_checkpoints_with_e3nn_constants():
     # Earlier checkpoints hold e3nn's tensor-product constants under '<product>.tp.'; no parameters.
     from egnn.nn.baselines.e3nn_reference import reference_forward

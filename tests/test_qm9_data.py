@@ -166,3 +166,12 @@ def test_truncated_cache_is_detected(qm9_data_dir, tmp_path, caplog):
     with caplog.at_level("WARNING"):
         assert _read_cache(path) is None  # detected: load_qm9 then rebuilds it
     assert "is damaged: its sha256" in caplog.text and "rebuilt" in caplog.text
+
+
+def test_prepare_data_builds_the_cache_in_the_given_folder(monkeypatch, tmp_path):
+    import egnn.data.qm9.datamodule as datamodule
+
+    folders = []
+    monkeypatch.setattr(datamodule, "load_qm9", folders.append)
+    QM9DataModule(data_dir=str(tmp_path)).prepare_data()
+    assert folders == [str(tmp_path)]
