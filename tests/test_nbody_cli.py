@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from egnn.data.nbody import cli
@@ -55,3 +57,26 @@ def test_unknown_preset_is_one_line_with_the_choices(capsys):
     assert "invalid choice: 'huge'" in err
     for name in NBODY_DATASETS:
         assert repr(name) in err
+
+
+def test_help_names_every_option(capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--help"])
+    assert stop.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "generate an N-body dataset into the cache and report the time" in out
+    assert "dataset preset" in out
+    assert "--data-dir DATA_DIR cache folder (default: data)" in out
+    assert "--force regenerate even if cached" in out
+
+
+def test_progress_is_logged_at_info_as_bare_messages(monkeypatch, tmp_path):
+    """The generation's progress lines (INFO) reach the terminal without a prefix."""
+    monkeypatch.setattr(logging.root, "handlers", [])  # as in a fresh process
+    monkeypatch.setattr(logging.root, "level", logging.WARNING)
+    monkeypatch.setattr(cli, "is_cached", lambda data_dir, name: True)
+    monkeypatch.setattr(cli, "ensure_dataset", lambda data_dir, name: None)
+    cli.main(["tiny", "--data-dir", str(tmp_path)])
+    assert logging.root.level == logging.INFO
+    (handler,) = logging.root.handlers
+    assert handler.formatter._fmt == "%(message)s"
