@@ -35,7 +35,8 @@ MUTMUT_VERSION := 3.8.1
 MUTANTS ?=
 mutation: $(STAMP) ## Mutation testing (mutmut); survivors in outputs/mutation/report.md
 	$(PY) -m pip install --quiet "mutmut==$(MUTMUT_VERSION)"
-	$(VENV)/bin/mutmut run --max-children 1 $(MUTANTS)
+	$(PY) -c "from egnn.data.qm9.dataset import load_qm9; load_qm9('$(CURDIR)/data')"
+	EGNN_TEST_QM9_CACHE=$(CURDIR)/data $(VENV)/bin/mutmut run --max-children 1 $(MUTANTS)
 	$(PY) scripts/mutation_report.py --out outputs/mutation/report.md $(MUTANTS)
 
 train: $(STAMP) ## Train the paper's N-body EGNN (python train.py experiment=nbody)

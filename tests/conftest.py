@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 
@@ -98,10 +99,21 @@ def make_cfg(tmp_path, nbody_data_dir):
 
 @pytest.fixture(scope="session")
 def qm9_data_dir(tmp_path_factory) -> Path:
-    """A data folder holding the QM9 cache built from the installed qm9pack (once per session)."""
-    from egnn.data.qm9.dataset import load_qm9
+    """A data folder holding the QM9 cache built from the installed qm9pack (once per session).
+
+    With ``EGNN_TEST_QM9_CACHE=<data dir>`` the cache already built there is copied instead, then
+    checked as any cache is (checksum, provenance). ``make mutation`` sets it: each mutant's test
+    run would otherwise parse all 130,831 molecules again; the parser and the cache's rebuilds are
+    tested on a sample (``tests/test_qm9_data.py``)."""
+    from egnn.data.qm9.dataset import cache_path, load_qm9
 
     data_dir = tmp_path_factory.mktemp("qm9data")
+    prebuilt = os.environ.get("EGNN_TEST_QM9_CACHE")
+    if prebuilt:
+        source, target = cache_path(prebuilt), cache_path(data_dir)
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(source, target)
+        shutil.copyfile(f"{source}.sha256", f"{target}.sha256")
     load_qm9(data_dir)
     return data_dir
 

@@ -1,6 +1,8 @@
 """QM9 from the installed qm9pack package, offline: counts, split, units, features, cache."""
 
+import ast
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +12,16 @@ import torch
 from egnn.data import keys as K
 from egnn.data.qm9.datamodule import QM9DataModule
 from egnn.data.qm9.dataset import cache_path, load_qm9, split_indices
-from egnn.data.qm9.raw import qm9pack_data_dir
+from egnn.data.qm9.raw import (
+    CSV_FILES,
+    parse_elements,
+    parse_float_lists,
+    qm9pack_data_dir,
+    read_qm9,
+)
 from egnn.data.qm9.targets import TARGETS
 from egnn.errors import ConfigError
+from egnn.integrity import write_checksum
 
 HARTREE_MEV = 27211.4
 
@@ -175,3 +184,144 @@ def test_prepare_data_builds_the_cache_in_the_given_folder(monkeypatch, tmp_path
     monkeypatch.setattr(datamodule, "load_qm9", folders.append)
     QM9DataModule(data_dir=str(tmp_path)).prepare_data()
     assert folders == [str(tmp_path)]
+
+
+# --- The parser and the cache on a sample (fast: no full parse of the 130,831 molecules) -------
+
+SAMPLE_ROWS = 30
+
+
+@pytest.fixture(scope="module")
+def qm9_sample_dir(tmp_path_factory) -> Path:
+    """qm9pack's three CSV files cut to their first 30 molecules each, each file's rows reversed
+    (so that the reader must sort them by gdb id)."""
+    folder = tmp_path_factory.mktemp("qm9sample")
+    for name in CSV_FILES:
+        with (qm9pack_data_dir() / name).open() as handle:
+            header = handle.readline()
+            rows = [handle.readline() for _ in range(SAMPLE_ROWS)]
+        (folder / name).write_text(header + "".join(reversed(rows)))
+    return folder
+
+
+def _sample_rows(folder: Path) -> list[dict]:
+    rows = []
+    for name in CSV_FILES:
+        with (folder / name).open(newline="") as handle:
+            rows.extend(csv.DictReader(handle))
+    return sorted(rows, key=lambda row: int(row["Index"]))
+
+
+def test_parser_reads_every_atom_and_target_of_a_sample(qm9_sample_dir):
+    data = read_qm9(qm9_sample_dir)
+    rows = _sample_rows(qm9_sample_dir)
+    assert data["index"].tolist() == [int(row["Index"]) for row in rows]
+    assert len(rows) == 3 * SAMPLE_ROWS and data["index"].dtype == np.int64
+    assert data["n_atoms"].tolist() == [int(row["N_atoms"]) for row in rows]
+    assert data["z"].dtype == np.int8 and data["pos"].dtype == np.float32
+    numbers = {"H": 1, "C": 6, "N": 7, "O": 8, "F": 9}
+    names = list(TARGETS)
+    start = 0
+    for m, row in enumerate(rows):
+        n = int(row["N_atoms"])
+        elements = [e.strip(" '") for e in row["Elements"].strip("[]").split(",")]
+        assert data["z"][start : start + n].tolist() == [numbers[e] for e in elements]
+        xyz = np.array(ast.literal_eval(row["XYZ_Ang"]), dtype=np.float32)
+        np.testing.assert_array_equal(data["pos"][start : start + n], xyz)
+        for name, value in _expected_targets(row).items():
+            assert data["targets"][m, names.index(name)] == pytest.approx(value, rel=1e-9), name
+        start += n
+    assert start == len(data["z"]) == len(data["pos"])
+    assert set(data["z"].tolist()) >= {1, 6, 7, 8}
+
+
+def test_parser_reads_numbers_written_without_decimals():
+    (pos,) = parse_float_lists(["[[1.,-2,3.5],[0.,0.,1e-3]]"])
+    assert pos.tolist() == [[1.0, -2.0, 3.5], [0.0, 0.0, 0.001]] and pos.dtype == np.float64
+    (z,) = parse_elements(["['C', \"H\",'F' ]"])
+    assert z.tolist() == [6, 1, 9]
+
+
+def test_parser_refuses_disagreeing_atom_counts(qm9_sample_dir, tmp_path):
+    for name in CSV_FILES:
+        text = (qm9_sample_dir / name).read_text()
+        if name == CSV_FILES[1]:  # one molecule's N_atoms off by one
+            header, first, *rest = list(csv.reader(io.StringIO(text)))
+            column = header.index("N_atoms")
+            first[column] = str(int(first[column]) + 1)
+            out = io.StringIO()
+            csv.writer(out).writerows([header, first, *rest])
+            text = out.getvalue()
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ValueError, match="atom counts disagree between N_atoms, Elements"):
+        read_qm9(tmp_path)
+
+
+def test_missing_qm9pack_files_are_named(monkeypatch, tmp_path):
+    import importlib.util
+    import types
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / CSV_FILES[0]).write_text("")
+    spec = types.SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    with pytest.raises(ConfigError) as err:
+        qm9pack_data_dir()
+    assert str(err.value) == (
+        f"qm9pack at {tmp_path / 'data'} lacks {list(CSV_FILES[1:])}: reinstall it"
+        " (pip install --force-reinstall qm9pack)"
+    )
+
+
+def test_cache_is_built_once_and_rebuilt_when_damaged_or_stale(
+    qm9_sample_dir, tmp_path, monkeypatch, caplog
+):
+    import egnn.data.qm9.dataset as dataset
+
+    sample = read_qm9(qm9_sample_dir)
+    builds = []
+
+    def read_sample():
+        builds.append(1)
+        return sample
+
+    monkeypatch.setattr(dataset, "read_qm9", read_sample)
+    path = cache_path(tmp_path)
+    assert path == tmp_path / "qm9" / "qm9.pt"
+    orphan = path.parent / ".qm9.pt.abc.tmp"  # a killed writer's leftover
+    path.parent.mkdir(parents=True)
+    orphan.write_bytes(b"partial")
+    data = load_qm9(tmp_path)
+    assert len(builds) == 1 and not orphan.exists()
+    for key in ("index", "n_atoms", "z", "pos", "targets"):
+        assert torch.equal(data[key], torch.from_numpy(sample[key])), key
+    assert data["provenance"] == {
+        "format": 1,
+        "targets": list(TARGETS),
+        "sources": {n: (qm9pack_data_dir() / n).stat().st_size for n in CSV_FILES},
+    }
+    again = load_qm9(tmp_path)  # read back, not rebuilt
+    assert len(builds) == 1 and torch.equal(again["targets"], data["targets"])
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+    caplog.set_level("WARNING")
+    path.write_bytes(path.read_bytes()[:1000])  # truncated
+    load_qm9(tmp_path)
+    assert len(builds) == 2 and "damaged or unreadable" in caplog.text
+    Path(f"{path}.sha256").unlink()  # unchecked (an older version's file)
+    load_qm9(tmp_path)
+    assert len(builds) == 3 and "has no checksum" in caplog.text
+    stale = {**torch.load(path, weights_only=True), "provenance": {"format": 0}}
+    torch.save(stale, path)
+    write_checksum(path)
+    load_qm9(tmp_path)
+    assert len(builds) == 4 and "is stale" in caplog.text
+    assert torch.load(path, weights_only=True)["provenance"] == data["provenance"]
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
