@@ -243,6 +243,9 @@ def test_datamodule_training_order_follows_its_seed(tmp_path):
 def test_overfit_set_shares_its_seed_across_splits(tmp_path):
     data = GraphDataModule(str(tmp_path), "erdos_renyi_overfit", p=0.5, shuffle_seed=0)
     assert data.data_seed == {"train": 3, "valid": 3, "test": 3}
+    data.prepare_data()  # the sparser set's own files, not the preset's
+    assert split_path(tmp_path, "erdos_renyi_overfit", "valid", p=0.5).is_file()
+    assert not split_path(tmp_path, "erdos_renyi_overfit", "valid").exists()
     data.setup("fit")
     assert data.spec.p == 0.5
     assert split_path(tmp_path, "erdos_renyi_overfit", "test", p=0.5).is_file()

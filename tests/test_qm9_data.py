@@ -325,3 +325,40 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _molecule(n: int, shift: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    z = torch.tensor([6, 1, 8][:n], dtype=torch.int8)
+    pos = torch.arange(3 * n, dtype=torch.float32).reshape(n, 3) + shift
+    return z, pos, torch.tensor(shift)
+
+
+def test_collate_joins_molecules_without_padding_pairs():
+    from egnn.data.qm9.datamodule import collate_molecules
+    from egnn.data.qm9.features import node_features
+
+    samples = [_molecule(2, 0.0), _molecule(3, 10.0), _molecule(1, 20.0)]
+    batch = collate_molecules(samples)
+    assert batch[K.NUM_GRAPHS] == 3
+    assert batch[K.ATOMIC_NUMBERS].tolist() == [6, 1, 6, 1, 8, 6]
+    torch.testing.assert_close(batch[K.NODE_ATTR], node_features(batch[K.ATOMIC_NUMBERS]))
+    torch.testing.assert_close(batch[K.POS], torch.cat([s[1] for s in samples]))
+    assert batch[K.BATCH].tolist() == [0, 0, 1, 1, 1, 2]
+    assert batch[K.TARGET].tolist() == [0.0, 10.0, 20.0]
+    pairs = sorted(map(tuple, batch[K.EDGE_INDEX].T.tolist()))
+    assert pairs == [(0, 1), (1, 0), (2, 3), (2, 4), (3, 2), (3, 4), (4, 2), (4, 3)]
+    with pytest.raises(ValueError):  # a malformed sample is refused, not cut short
+        collate_molecules([*samples, samples[0][:2]])
+
+
+def test_collate_builds_the_chosen_graph_within_each_molecule():
+    from egnn.data.qm9.datamodule import collate_molecules
+    from egnn.graphs.choice import GraphChoice
+
+    samples = [_molecule(3, 0.0), _molecule(3, 0.5)]  # atoms 3 units apart along the diagonal
+    complete = collate_molecules(samples)
+    same = collate_molecules(samples, GraphChoice("fully_connected"))
+    assert torch.equal(same[K.EDGE_INDEX], complete[K.EDGE_INDEX])
+    radius = collate_molecules(samples, GraphChoice("radius", cutoff=6.0))  # 5.2 apart: joined
+    pairs = sorted(map(tuple, radius[K.EDGE_INDEX].T.tolist()))
+    assert pairs == [(0, 1), (1, 0), (1, 2), (2, 1), (3, 4), (4, 3), (4, 5), (5, 4)]
