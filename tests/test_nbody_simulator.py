@@ -83,6 +83,26 @@ def test_paper_frame_count():
         ChargedParticlesConfig(n_steps=50, sample_freq=100)
 
 
+def test_config_limits_are_named():
+    for name in ("n_particles", "dim", "n_steps", "sample_freq"):
+        with pytest.raises(ValueError, match=f"^{name} must be >= 1, got 0$"):
+            ChargedParticlesConfig(**{name: 0})
+    one = ChargedParticlesConfig(n_particles=1, dim=1, n_steps=2, sample_freq=1)
+    assert one.n_frames == 1  # the smallest valid simulation keeps one frame
+    with pytest.raises(ValueError, match=r"^n_steps=100 must exceed sample_freq=100 \(no frame"):
+        ChargedParticlesConfig(n_steps=100, sample_freq=100)
+
+
+def test_energy_by_hand_with_unequal_charges():
+    """Kinetic sum |v|^2 / 2 plus c_i c_j / r_ij over pairs, with charges other than +-1."""
+    pos = np.array([[[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 4.0, 0.0]]])
+    vel = np.array([[[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 0.0]]])
+    charges = np.array([[2.0, 3.0, -0.5]])
+    r12, r13, r23 = 2.0, 4.0, np.sqrt(20.0)
+    expected = 0.5 * (1 + 4) + 2 * 3 / r12 + 2 * -0.5 / r13 + 3 * -0.5 / r23
+    np.testing.assert_allclose(energy(pos, vel, charges), [expected], rtol=1e-14)
+
+
 def test_generation_is_deterministic_and_cached(tmp_path, nbody_data_dir):
     generate(tmp_path, "tiny")
     for split in ("train", "valid", "test"):

@@ -12,6 +12,7 @@ import torch
 from egnn.data import keys as K
 from egnn.data.qm9.datamodule import QM9DataModule
 from egnn.data.qm9.dataset import cache_path, load_qm9, split_indices
+from egnn.data.qm9.features import node_features
 from egnn.data.qm9.raw import (
     CSV_FILES,
     parse_elements,
@@ -149,6 +150,17 @@ def test_data_stats_from_the_training_split(qm9_data_dir):
         and dm.data_stats["n_train"] == 1000
         and dm.data_stats["n_test"] == 13_083
     )
+    assert set(dm.data_stats) == {"target", "unit", "mean", "mad", "n_train", "n_valid", "n_test"}
+    assert dm.data_stats["target"] == "mu" and dm.data_stats["n_valid"] == 17_748
+    z, pos, target = dm.splits["train"][0]
+    assert target.dtype == torch.float32 and pos.dtype == torch.float32
+    features = node_features(torch.tensor([1, 6, 7, 8, 9], dtype=torch.int8))
+    assert features.dtype == torch.float32
+
+
+def test_split_of_a_smaller_set_keeps_the_test_fraction():
+    split = split_indices(1000)
+    assert [len(split[s]) for s in ("train", "valid", "test")] == [900, 0, 100]
 
 
 @pytest.mark.parametrize(
@@ -242,13 +254,20 @@ def test_parser_reads_numbers_written_without_decimals():
     assert z.tolist() == [6, 1, 9]
 
 
-def test_parser_refuses_disagreeing_atom_counts(qm9_sample_dir, tmp_path):
+@pytest.mark.parametrize("column", ["N_atoms", "Elements", "XYZ_Ang"])
+def test_parser_refuses_disagreeing_atom_counts(qm9_sample_dir, tmp_path, column):
+    """One molecule's count off by one in one column: N_atoms (both lists disagree with it), or
+    one more element, or one more position (only that list disagrees)."""
+    grow = {
+        "N_atoms": lambda cell: str(int(cell) + 1),
+        "Elements": lambda cell: cell[:-1] + ",'H']",
+        "XYZ_Ang": lambda cell: cell[:-1] + ",[0.0,0.0,0.0]]",
+    }[column]
     for name in CSV_FILES:
         text = (qm9_sample_dir / name).read_text()
-        if name == CSV_FILES[1]:  # one molecule's N_atoms off by one
+        if name == CSV_FILES[1]:
             header, first, *rest = list(csv.reader(io.StringIO(text)))
-            column = header.index("N_atoms")
-            first[column] = str(int(first[column]) + 1)
+            first[header.index(column)] = grow(first[header.index(column)])
             out = io.StringIO()
             csv.writer(out).writerows([header, first, *rest])
             text = out.getvalue()
