@@ -105,7 +105,7 @@ def qm9_data_dir(tmp_path_factory) -> Path:
     checked as any cache is (checksum, provenance). ``make mutation`` sets it: each mutant's test
     run would otherwise parse all 130,831 molecules again; the parser and the cache's rebuilds are
     tested on a sample (``tests/test_qm9_data.py``)."""
-    from egnn.data.qm9.dataset import cache_path, load_qm9
+    from egnn.data.qm9.dataset import _read_cache, cache_path, load_qm9
 
     data_dir = tmp_path_factory.mktemp("qm9data")
     prebuilt = os.environ.get("EGNN_TEST_QM9_CACHE")
@@ -114,6 +114,8 @@ def qm9_data_dir(tmp_path_factory) -> Path:
         target.parent.mkdir(parents=True)
         shutil.copyfile(source, target)
         shutil.copyfile(f"{source}.sha256", f"{target}.sha256")
+        if _read_cache(target) is None:  # fail at once rather than parse everything again
+            raise RuntimeError(f"the prebuilt QM9 cache {source} is refused: it would be rebuilt")
     load_qm9(data_dir)
     return data_dir
 
