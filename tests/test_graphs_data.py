@@ -4,6 +4,8 @@ collation into one disjoint union, and the DataModule's loaders."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -252,3 +254,38 @@ def test_overfit_set_shares_its_seed_across_splits(tmp_path):
     data.splits["valid"] = "kept"  # a second setup keeps what the first built
     data.setup("test")
     assert data.splits["valid"] == "kept"
+
+
+def test_a_cached_split_is_generated_once_under_its_lock(tmp_path, caplog):
+    caplog.set_level("INFO", logger="egnn.data.graphs.dataset")
+    path = ensure_split(tmp_path, "community_tiny", "test")
+    assert Path(f"{path}.lock").is_file()  # the lock beside the file it guards
+    assert caplog.messages == [
+        "graph dataset 'community_tiny' test split not cached (or stale): generating it"
+    ]
+    caplog.clear()
+    ensure_split(tmp_path, "community_tiny", "test")  # current: read back, not drawn again
+    assert caplog.messages == []
+
+
+def test_a_split_missing_one_of_its_arrays_is_regenerated(tmp_path, caplog):
+    from egnn.data.npz_cache import write_npz
+
+    spec = get_spec("community_tiny")
+    n_nodes, adjacency = pad(spec.draw("valid"))
+    for arrays in ({"n_nodes": n_nodes}, {"adjacency": adjacency}):
+        path = split_path(tmp_path, "community_tiny", "valid")
+        write_npz(path, spec.params("valid"), **arrays)  # current parameters, an array missing
+        caplog.clear()
+        with caplog.at_level("INFO", logger="egnn.data.graphs.dataset"):
+            graphs = load_split(tmp_path, "community_tiny", "valid")
+        assert "generating it" in caplog.text
+        assert all((a == b).all() for a, b in zip(graphs, spec.draw("valid"), strict=True))
+
+
+def test_a_damaged_split_is_named_as_a_graph_cache(tmp_path, caplog):
+    path = ensure_split(tmp_path, "community_tiny", "train")
+    path.write_bytes(b"not a zip file")
+    with caplog.at_level("WARNING"):
+        load_split(tmp_path, "community_tiny", "train")
+    assert f"graph cache {path} is damaged or unreadable" in caplog.text

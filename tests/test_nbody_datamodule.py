@@ -1,5 +1,6 @@
 """The N-body DataModule: shapes, batching, frames and argument checks."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -114,3 +115,58 @@ def test_training_set_is_the_first_n_train(nbody_data_dir):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         NBodyDataModule(**{"dataset": "tiny", "n_train": 100, **kwargs})
+
+
+def test_smallest_valid_arguments_are_accepted():
+    dm = NBodyDataModule(dataset="tiny", n_train=1, batch_size=1, frame_in=0, frame_out=1)
+    assert dm.eval_frames == (0, 1)
+    with pytest.raises(ValueError, match=r"^data.frame_in=-1 and data.frame_out=1 must satisfy"):
+        NBodyDataModule(dataset="tiny", n_train=100, frame_in=-1, frame_out=1)
+
+
+def _systems(n_graphs: int, n_nodes: int) -> list[tuple[torch.Tensor, ...]]:
+    torch.manual_seed(0)
+    return [
+        (
+            torch.randn(n_nodes, 3) * 2,
+            torch.randn(n_nodes, 3),
+            torch.ones(n_nodes, 1),
+            torch.randn(n_nodes, 3),
+        )
+        for _ in range(n_graphs)
+    ]
+
+
+def test_collate_builds_the_chosen_graph_from_the_input_positions():
+    from egnn.graphs.choice import GraphChoice
+
+    samples = _systems(3, 5)
+    complete = collate_systems(samples)
+    assert torch.equal(
+        collate_systems(samples, GraphChoice("fully_connected"))[K.EDGE_INDEX],
+        complete[K.EDGE_INDEX],
+    )
+    radius = GraphChoice("radius", cutoff=2.0)
+    batch = collate_systems(samples, radius)
+    expected = radius(complete[K.POS], complete[K.BATCH])
+    assert torch.equal(batch[K.EDGE_INDEX], expected)
+    assert 0 < expected.shape[1] < complete[K.EDGE_INDEX].shape[1]  # some pairs only
+    with pytest.raises(ValueError):  # a malformed sample is refused, not cut short
+        collate_systems([*samples, samples[0][:3]])
+
+
+def test_non_finite_trajectories_are_named_within_the_used_ones():
+    n = 8
+    arrays = {
+        "pos": np.zeros((n, 4, 5, 3)),
+        "vel": np.zeros((n, 4, 5, 3)),
+        "charges": np.ones((n, 5)),
+    }
+    arrays["vel"][[2, 3, 4, 5, 6, 7], 1, 0, 0] = np.nan  # trajectories 2-7 damaged
+    NBodyDataModule._to_dataset(arrays, 0, 1, limit=2)  # the first two are clean: used as is
+    with pytest.raises(ValueError) as err:
+        NBodyDataModule._to_dataset(arrays, 0, 1, limit=None)
+    assert str(err.value) == (
+        "N-body data has NaN or Inf in 'vel' of trajectories [2, 3, 4, 5, 6]"
+        " (delete the cache file to regenerate it)"
+    )
