@@ -33,10 +33,11 @@ test-all: $(STAMP) ## Run every test, slow ones included
 #   make mutation MUTANTS='egnn.atomic.*'
 MUTMUT_VERSION := 3.8.1
 MUTANTS ?=
+MUTATION_CHILDREN ?= 1
 mutation: $(STAMP) ## Mutation testing (mutmut); survivors in outputs/mutation/report.md
 	$(PY) -m pip install --quiet "mutmut==$(MUTMUT_VERSION)"
 	$(PY) -c "from egnn.data.qm9.dataset import load_qm9; load_qm9('$(CURDIR)/data')"
-	EGNN_TEST_QM9_CACHE=$(CURDIR)/data $(VENV)/bin/mutmut run --max-children 1 $(MUTANTS)
+	EGNN_TEST_QM9_CACHE=$(CURDIR)/data $(VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
 	$(PY) scripts/mutation_report.py --out outputs/mutation/report.md $(MUTANTS)
 
 train: $(STAMP) ## Train the paper's N-body EGNN (python train.py experiment=nbody)

@@ -86,6 +86,7 @@ def test_collate_builds_a_disjoint_union():
     b = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=np.uint8)
     batch = collate_graphs(list(AdjacencyDataset([a, b])))
     assert batch[K.NUM_NODES] == 5 and batch[K.NUM_GRAPHS] == 2
+    assert torch.equal(batch[K.NODE_ATTR], torch.ones(5, 1))
     assert batch[K.EDGE_INDEX].shape == (2, 2 + 6)
     assert batch[K.EDGE_GRAPH].tolist() == [0, 0] + [1] * 6
     row, col = batch[K.EDGE_INDEX]
@@ -224,7 +225,19 @@ def test_datamodule_serves_every_split_in_batches(tmp_path):
     assert [b[K.NUM_GRAPHS] for b in valid] == [4, 4, 2]  # in order, the partial batch kept
     expected = collate_graphs([data.splits["valid"][k] for k in range(4)])
     assert torch.equal(valid[0][K.EDGE_TARGET], expected[K.EDGE_TARGET])
-    assert [b[K.NUM_GRAPHS] for b in data.test_dataloader()] == [4, 4, 2]
+    test = list(data.test_dataloader())
+    assert [b[K.NUM_GRAPHS] for b in test] == [4, 4, 2]
+    expected = collate_graphs([data.splits["test"][k] for k in range(4)])
+    assert torch.equal(test[0][K.EDGE_TARGET], expected[K.EDGE_TARGET])  # in order
+    loader = data.train_dataloader()
+    assert loader.num_workers == 0 and not loader.persistent_workers
+
+
+def test_datamodule_loaders_keep_their_workers(tmp_path):
+    data = GraphDataModule(str(tmp_path), "community_tiny", num_workers=1, shuffle_seed=0)
+    data.setup("fit")
+    for loader in (data.train_dataloader(), data.val_dataloader(), data.test_dataloader()):
+        assert loader.num_workers == 1 and loader.persistent_workers
 
 
 def test_datamodule_training_order_follows_its_seed(tmp_path):
