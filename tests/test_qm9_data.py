@@ -2,6 +2,7 @@
 
 import ast
 import csv
+import datetime
 import io
 from pathlib import Path
 
@@ -323,19 +324,34 @@ def test_cache_is_built_once_and_rebuilt_when_damaged_or_stale(
     assert len(builds) == 1 and torch.equal(again["targets"], data["targets"])
     assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
 
+    assert Path(f"{path}.lock").is_file()  # built under the lock beside it
+
     caplog.set_level("WARNING")
     path.write_bytes(path.read_bytes()[:1000])  # truncated
     load_qm9(tmp_path)
-    assert len(builds) == 2 and "damaged or unreadable" in caplog.text
+    assert len(builds) == 2
+    assert caplog.messages[-1].startswith(f"QM9 cache {path} is damaged or unreadable (")
+    assert caplog.messages[-1].endswith("): it will be rebuilt")
     Path(f"{path}.sha256").unlink()  # unchecked (an older version's file)
     load_qm9(tmp_path)
-    assert len(builds) == 3 and "has no checksum" in caplog.text
+    assert len(builds) == 3
+    assert caplog.messages[-1] == (
+        f"QM9 cache {path} has no checksum (older version): it will be rebuilt"
+    )
     stale = {**torch.load(path, weights_only=True), "provenance": {"format": 0}}
     torch.save(stale, path)
     write_checksum(path)
     load_qm9(tmp_path)
-    assert len(builds) == 4 and "is stale" in caplog.text
+    assert len(builds) == 4
+    assert caplog.messages[-1] == (
+        f"QM9 cache {path} is stale (made from other sources or another format): it will be rebuilt"
+    )
     assert torch.load(path, weights_only=True)["provenance"] == data["provenance"]
+    # A cache holding more than tensors and plain values is never unpickled (weights only).
+    torch.save({**torch.load(path, weights_only=True), "extra": datetime.date(2026, 1, 1)}, path)
+    write_checksum(path)
+    load_qm9(tmp_path)
+    assert len(builds) == 5 and "is damaged or unreadable" in caplog.messages[-1]
 
 
 def _umask() -> int:
