@@ -397,3 +397,12 @@ def test_collate_builds_the_chosen_graph_within_each_molecule():
     radius = collate_molecules(samples, GraphChoice("radius", cutoff=6.0))  # 5.2 apart: joined
     pairs = sorted(map(tuple, radius[K.EDGE_INDEX].T.tolist()))
     assert pairs == [(0, 1), (1, 0), (1, 2), (2, 1), (3, 4), (4, 3), (4, 5), (5, 4)]
+
+
+def test_without_qm9pack_the_extra_is_named(monkeypatch):
+    import egnn.extras
+
+    monkeypatch.setattr(egnn.extras, "is_installed", lambda module: module != "qm9pack")
+    with pytest.raises(ConfigError) as err:
+        qm9pack_data_dir()
+    assert str(err.value) == "the QM9 data set needs the qm9 extra: pip install 'egnn[qm9]'"
