@@ -1,9 +1,12 @@
 """Every N-body model: shapes, and equivariance both ways (the equivariant ones pass the checker,
 the non-equivariant ones fail it, which shows the checker can see a broken model)."""
 
+import math
+
 import pytest
 import torch
 
+from egnn.errors import ConfigError
 from egnn.nn import NBODY_MODELS, build_nbody_model, fully_connected_edges
 from egnn.nn.nbody import relative_motion
 from egnn.testing import (
@@ -221,6 +224,13 @@ def test_e3nn_reference_module_shares_the_models_parameters():
     model, inputs = _model("tfn"), _inputs()
     wrapped = ReferenceModel(model)
     assert wrapped.model is model
+    reference_forward(model, **inputs)
+    built = {name: m._e3nn for name, m in model.named_modules() if hasattr(m, "_e3nn")}
+    assert built and all(
+        name not in dict(model.named_modules()) for name in [f"{n}._e3nn" for n in built]
+    )
+    reference_forward(model, **inputs)  # built once per product, then reused
+    assert all(m._e3nn is built[name] for name, m in model.named_modules() if name in built)
     assert [id(p) for p in wrapped.parameters()] == [id(p) for p in model.parameters()]
     torch.testing.assert_close(
         wrapped(inputs["pos"], inputs["vel"], inputs["charges"], inputs["edge_index"]),
@@ -242,3 +252,117 @@ def test_e3nn_tfn_loads_checkpoints_with_e3nn_constants():
             state.update({f"{name}.tp.{k}": v for k, v in module._e3nn.state_dict().items()})
     assert any(".tp." in key for key in state)
     model.load_state_dict(state, strict=True)
+
+
+# --- The e3nn baselines' structure --------------------------------------------------------------
+# Built as the paper describes them: defaults, depth, the irreps of every linear map, gates and
+# norms, the attention scale, the edge geometry. (The comparisons with e3nn's own tensor products
+# above share these modules, so they cannot see a layer built with the wrong irreps.)
+
+
+def _e3nn_modules():
+    """e3nn's o3 and the two baseline modules (the test is skipped without the e3nn extra)."""
+    o3 = pytest.importorskip("e3nn.o3")
+    from egnn.nn.baselines import se3_transformer, tfn
+
+    return o3, tfn, se3_transformer
+
+
+E3NN_INPUT = "1x0e + 1x1o"  # charge and velocity
+E3NN_OUTPUT = "1x1o"
+
+
+def _check_layers(layers, hidden) -> None:
+    """Every layer maps its input irreps (the previous layer's output) with gate and norm, but
+    the last: one plain vector out."""
+    o3, tfn, se3 = _e3nn_modules()
+    irreps = o3.Irreps(E3NN_INPUT)
+    for k, layer in enumerate(layers):
+        last = k == len(layers) - 1
+        assert layer.self_interaction.irreps_in == irreps
+        assert layer.coupling.irreps_in == irreps
+        product = layer.message if hasattr(layer, "message") else layer.key_value
+        assert product.irreps_in == irreps
+        if last:
+            assert layer.gate is None and layer.norm is None
+            assert layer.self_interaction.irreps_out == o3.Irreps(E3NN_OUTPUT)
+        else:
+            assert layer.gate is not None and layer.norm is not None
+            assert layer.gate.irreps_out == hidden
+            assert layer.self_interaction.irreps_out == layer.gate.irreps_in
+        irreps = hidden
+
+
+def test_tfn_defaults_are_the_papers():
+    o3, tfn, se3 = _e3nn_modules()
+    model = tfn.NBodyTFN()
+    assert len(model.layers) == 4
+    assert model.irreps_sh == o3.Irreps.spherical_harmonics(1)
+    hidden = tfn.hidden_irreps(16, 1)
+    assert hidden == o3.Irreps("16x0e + 16x1o")
+    _check_layers(model.layers, hidden)
+    assert (
+        model.layers[-1].irreps_out == o3.Irreps(E3NN_OUTPUT)
+        and model.layers[0].irreps_out == hidden
+    )
+
+
+@pytest.mark.parametrize("n_layers", [2, 3])
+def test_tfn_depth_and_degree(n_layers):
+    o3, tfn, se3 = _e3nn_modules()
+    model = tfn.NBodyTFN(channels=4, max_degree=2, n_layers=n_layers)
+    assert len(model.layers) == n_layers
+    assert model.irreps_sh == o3.Irreps.spherical_harmonics(2)
+    _check_layers(model.layers, o3.Irreps("4x0e + 4x1o + 4x2e"))
+
+
+def test_se3_transformer_defaults_are_the_papers():
+    o3, tfn, se3 = _e3nn_modules()
+    model = se3.NBodySE3Transformer()
+    assert len(model.layers) == 4
+    assert model.irreps_sh == o3.Irreps.spherical_harmonics(2)
+    hidden = o3.Irreps("21x0e + 21x1o + 21x2e")
+    _check_layers(model.layers, hidden)
+    attention = o3.Irreps("5x0e + 5x1o + 5x2e")  # 21 // div 4 channels per degree
+    irreps = o3.Irreps(E3NN_INPUT)
+    for layer in model.layers:
+        assert layer.query.irreps_in == irreps and layer.query.irreps_out == attention
+        assert layer.project.irreps_in == attention
+        assert layer.project.irreps_out == layer.self_interaction.irreps_out
+        assert layer.scale == pytest.approx(1.0 / math.sqrt(attention.dim))
+        irreps = hidden
+
+
+@pytest.mark.parametrize("n_layers", [2, 3])
+def test_se3_transformer_depth(n_layers):
+    o3, tfn, se3 = _e3nn_modules()
+    model = se3.NBodySE3Transformer(channels=4, max_degree=1, n_layers=n_layers, div=2)
+    assert len(model.layers) == n_layers
+    _check_layers(model.layers, o3.Irreps("4x0e + 4x1o"))
+    assert model.layers[0].query.irreps_out == o3.Irreps("2x0e + 2x1o")
+
+
+def test_se3_transformer_div_range():
+    o3, tfn, se3 = _e3nn_modules()
+    for div in (1, 4):  # both ends of 1..channels
+        model = se3.NBodySE3Transformer(channels=4, max_degree=1, n_layers=2, div=div)
+        assert model.layers[0].query.irreps_out == tfn.hidden_irreps(4 // div, 1)
+    for bad in (0, 5, 2.0, True):
+        with pytest.raises(
+            ConfigError, match=rf"^div must be an integer from 1 to channels \(4\), got {bad!r}$"
+        ):
+            se3.NBodySE3Transformer(channels=4, max_degree=1, n_layers=2, div=bad)
+
+
+def test_edge_geometry_points_from_sender_to_receiver():
+    o3, tfn, se3 = _e3nn_modules()
+    torch.manual_seed(0)
+    pos = torch.randn(4, 3, dtype=torch.float64) * 3  # lengths far from 1
+    edge_index = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]])
+    irreps_sh = o3.Irreps.spherical_harmonics(2)
+    sh, lengths = tfn.edge_geometry(pos, edge_index, irreps_sh)
+    vec = pos[edge_index[0]] - pos[edge_index[1]]
+    torch.testing.assert_close(lengths, vec.norm(dim=1, keepdim=True))
+    unit = vec / vec.norm(dim=1, keepdim=True)
+    expected = o3.spherical_harmonics(irreps_sh, unit, normalize=False, normalization="component")
+    torch.testing.assert_close(sh, expected)
