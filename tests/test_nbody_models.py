@@ -366,3 +366,28 @@ def test_edge_geometry_points_from_sender_to_receiver():
     unit = vec / vec.norm(dim=1, keepdim=True)
     expected = o3.spherical_harmonics(irreps_sh, unit, normalize=False, normalization="component")
     torch.testing.assert_close(sh, expected)
+
+
+def test_radial_tensor_product_parts():
+    """The radial MLP is [1, 32, 32, weights] with SiLU; the Clebsch-Gordan tables are buffers
+    rebuilt from the irreps, not saved; a harmonic block of multiplicity 2 is refused."""
+    o3, tfn, se3 = _e3nn_modules()
+    from e3nn.nn import FullyConnectedNet
+
+    from egnn.nn.baselines.edge_tensor_product import EdgeCoupling, RadialTensorProduct
+
+    irreps_sh = o3.Irreps.spherical_harmonics(1)
+    product = RadialTensorProduct("2x0e + 1x1o", irreps_sh, "1x0e + 1x1o", copies=2)
+    assert product.radial.hs == [1, 32, 32, 2 * product.weight_numel]
+    silu = FullyConnectedNet(product.radial.hs, torch.nn.functional.silu)
+    silu.load_state_dict(product.radial.state_dict())
+    lengths = torch.linspace(0.1, 3.0, 7)[:, None]
+    torch.testing.assert_close(product.radial(lengths), silu(lengths), rtol=0, atol=0)
+
+    coupling = EdgeCoupling("2x0e + 1x1o", irreps_sh, "1x0e + 1x1o")
+    assert any(name.startswith("cg_") for name, _ in coupling.named_buffers())
+    assert not any(key.startswith("cg_") for key in coupling.state_dict())
+    with pytest.raises(
+        ValueError, match=r"^irreps_sh must have multiplicity 1 per block, got 2x1o$"
+    ):
+        EdgeCoupling("1x0e", o3.Irreps("2x1o"), "1x1o")
