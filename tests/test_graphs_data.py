@@ -302,3 +302,16 @@ def test_a_damaged_split_is_named_as_a_graph_cache(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         load_split(tmp_path, "community_tiny", "train")
     assert f"graph cache {path} is damaged or unreadable" in caplog.text
+
+
+def test_pickled_arrays_in_a_graph_cache_are_never_loaded(tmp_path):
+    """A split with current parameters but an object array (unpickling can run code) is refused."""
+    from egnn.data.npz_cache import write_npz
+
+    spec = get_spec("community_tiny")
+    path = split_path(tmp_path, "community_tiny", "test")
+    path.parent.mkdir(parents=True)
+    n_nodes = np.array([2], dtype=object)
+    write_npz(path, spec.params("test"), n_nodes=n_nodes, adjacency=np.zeros((1, 2, 2), np.uint8))
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        load_split(tmp_path, "community_tiny", "test")

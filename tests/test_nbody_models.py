@@ -305,6 +305,9 @@ def test_tfn_defaults_are_the_papers():
         model.layers[-1].irreps_out == o3.Irreps(E3NN_OUTPUT)
         and model.layers[0].irreps_out == hidden
     )
+    # The predicted displacement starts small, a learnt scale of 0.01 (both e3nn baselines).
+    for built in (model, se3.NBodySE3Transformer(channels=4, max_degree=1, n_layers=2)):
+        assert built.output_scale.requires_grad and built.output_scale.item() == pytest.approx(0.01)
 
 
 @pytest.mark.parametrize("n_layers", [2, 3])

@@ -10,6 +10,7 @@ from egnn.data.nbody.simulate import (
     coulomb_forces,
     energy,
     initial_conditions,
+    reflect_into_box,
     simulate,
 )
 
@@ -24,6 +25,37 @@ def test_initial_conditions():
     np.testing.assert_allclose(np.linalg.norm(vel, axis=-1), 0.5, atol=1e-12)
     assert set(np.unique(charges)) == {-1.0, 1.0}
     assert np.abs(pos).max() <= 5.0
+
+
+def test_initial_conditions_follow_the_release_draw_order():
+    """System after system: charges, positions and velocities as [D, N] draws, then the two
+    [T, D, N] observation-noise draws, so that later systems stay aligned with the release's."""
+    cfg = ChargedParticlesConfig()
+    pos, vel, charges = initial_conditions(np.random.RandomState(11), 3, cfg)
+    rng = np.random.RandomState(11)
+    for s in range(3):
+        expected_charges = rng.choice([-1.0, 0.0, 1.0], size=(5, 1), p=[0.5, 0.0, 0.5])[:, 0]
+        loc = rng.randn(3, 5).T * cfg.loc_std
+        direction = rng.randn(3, 5).T
+        rng.randn(cfg.n_frames, 3, 5), rng.randn(cfg.n_frames, 3, 5)
+        speed = cfg.vel_norm * direction / np.linalg.norm(direction, axis=1, keepdims=True)
+        expected_pos, expected_vel = reflect_into_box(loc, speed, cfg.box_size)
+        np.testing.assert_array_equal(charges[s], expected_charges)
+        np.testing.assert_allclose(pos[s], expected_pos, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(vel[s], expected_vel, rtol=0, atol=1e-12)
+    assert not np.allclose(vel[:, 0], vel[:, 1])  # each particle its own direction
+
+
+def test_reflection_mirrors_at_the_walls_and_turns_velocities_inward():
+    pos = np.array([[5.3, -5.2, 5.0], [-6.0, 0.5, -5.0]])
+    vel = np.array([[1.0, -2.0, 3.0], [-1.5, 0.5, -4.0]])
+    new_pos, new_vel = reflect_into_box(pos, vel, 5.0)
+    np.testing.assert_allclose(new_pos, [[4.7, -4.8, 5.0], [-4.0, 0.5, -5.0]], atol=1e-12)
+    # Mirrored coordinates move inward; one on a wall, or inside, is left alone.
+    np.testing.assert_array_equal(new_vel, [[-1.0, 2.0, 3.0], [1.5, 0.5, -4.0]])
+    np.testing.assert_array_equal(pos[0], [5.3, -5.2, 5.0])  # inputs are not modified
+    inward = reflect_into_box(np.array([[5.5]]), np.array([[-2.0]]), 5.0)[1]
+    assert inward[0, 0] == -2.0  # already moving inward: kept
 
 
 def test_forces_match_pairwise_coulomb_and_repel_like_charges():
@@ -42,6 +74,39 @@ def test_forces_match_pairwise_coulomb_and_repel_like_charges():
     assert coulomb_forces(two, np.array([[1.0, -1.0]]), None)[0, 0, 0] > 0  # pulled towards +x
     close = np.array([[[0.0, 0, 0], [1e-3, 0, 0]]])
     assert np.abs(coulomb_forces(close, np.array([[1.0, 1.0]]), 100.0)).max() == 100.0
+
+
+def test_forces_scale_with_the_product_of_charges_and_clip_on_both_sides():
+    two = np.array([[[0.0, 0, 0], [2.0, 0, 0]]])
+    # c0 c1 (x0 - x1) / |x0 - x1|^3 = 2 * -0.5 * -2 / 8: attracted towards +x by 0.25.
+    np.testing.assert_allclose(
+        coulomb_forces(two, np.array([[2.0, -0.5]]), None)[0, 0], [0.25, 0, 0]
+    )
+    pos, _, charges = _systems(n=16)
+    unclipped = coulomb_forces(pos, charges, None)
+    clipped = coulomb_forces(pos, charges, 0.05)
+    np.testing.assert_array_equal(clipped, unclipped.clip(-0.05, 0.05))
+    assert (unclipped < -0.05).any() and (unclipped > 0.05).any()
+    assert (np.abs(unclipped) < 0.05).any()
+
+
+def test_simulation_clips_forces_and_integrates_in_float64():
+    cfg = ChargedParticlesConfig(n_particles=2, n_steps=2, sample_freq=1, force_clip=1.0)
+    close = np.array([[[0.0, 0, 0], [1e-2, 0, 0]]])  # unclipped force 1e4
+    _, vel = simulate(close, np.zeros_like(close), np.array([[1.0, 1.0]]), cfg)
+    np.testing.assert_allclose(vel[0, 0, :, 0], [-cfg.dt, cfg.dt])  # one kick of the clip
+    pos, vel, charges = _systems(n=4)
+    short = ChargedParticlesConfig(n_steps=201)
+    single = simulate(pos.astype(np.float32), vel.astype(np.float32), charges, short)
+    double = simulate(
+        pos.astype(np.float32).astype(np.float64),
+        vel.astype(np.float32).astype(np.float64),
+        charges,
+        short,
+    )
+    for a, b in zip(single, double, strict=True):
+        assert a.dtype == np.float64
+        np.testing.assert_array_equal(a, b)
 
 
 def test_energy_and_momentum_conserved_without_clipping():
@@ -156,3 +221,44 @@ def test_unknown_dataset_name(tmp_path):
     with pytest.raises(ValueError, match="unknown N-body dataset 'huge'"):
         ensure_dataset(tmp_path / "data", "huge")
     assert not (tmp_path / "data").exists()  # refused before any folder or lock is made
+
+
+def test_cache_layout_and_stored_parameters(tmp_path):
+    """Files at {data_dir}/nbody/{name}/{split}.npz, identified by format, seed, sizes and the
+    simulation parameters: a cache made by another version of any of them is regenerated."""
+    from egnn.data.npz_cache import read_npz_params
+
+    spec = nbody_dataset.get_spec("tiny")
+    assert split_path(tmp_path, "tiny", "valid") == tmp_path / "nbody" / "tiny" / "valid.npz"
+    ensure_dataset(tmp_path, "tiny")
+    # One lock per dataset, beside its folder: generations of other datasets do not wait.
+    assert sorted(p.name for p in (tmp_path / "nbody").iterdir()) == ["tiny", "tiny.lock"]
+    stored = read_npz_params(split_path(tmp_path, "tiny", "test"), {"pos"}, "test")
+    assert stored == {
+        "format": nbody_dataset.FORMAT_VERSION,
+        "seed": 7,
+        "sizes": {"train": 200, "valid": 100, "test": 100},
+        "sim": spec.sim.as_dict(),
+    }
+    with pytest.raises(ValueError, match=r"^unknown split 'val'; choose one of \('train', 'valid'"):
+        load_split(tmp_path, "tiny", "val")
+    with pytest.raises(
+        FileNotFoundError, match=rf"call ensure_dataset\('{tmp_path / 'elsewhere'}', 'tiny'\)$"
+    ):
+        load_split(tmp_path / "elsewhere", "tiny", "train")
+
+
+def test_pickled_arrays_in_a_cache_are_never_loaded(tmp_path):
+    """A split with the right parameters but an object array (unpickling can run code) is refused."""
+    from egnn.data.npz_cache import write_npz
+
+    path = split_path(tmp_path, "tiny", "train")
+    path.parent.mkdir(parents=True)
+    arrays = {
+        "pos": np.array([None, 1.0], dtype=object),
+        "vel": np.zeros(2),
+        "charges": np.zeros(2),
+    }
+    write_npz(path, nbody_dataset.get_spec("tiny").params(), **arrays)
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        load_split(tmp_path, "tiny", "train")
