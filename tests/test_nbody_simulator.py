@@ -1,5 +1,7 @@
 """Physics of the charged-particle simulator, determinism and the atomic dataset cache."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -223,14 +225,20 @@ def test_unknown_dataset_name(tmp_path):
     assert not (tmp_path / "data").exists()  # refused before any folder or lock is made
 
 
-def test_cache_layout_and_stored_parameters(tmp_path):
+def test_cache_layout_and_stored_parameters(tmp_path, caplog):
     """Files at {data_dir}/nbody/{name}/{split}.npz, identified by format, seed, sizes and the
     simulation parameters: a cache made by another version of any of them is regenerated."""
     from egnn.data.npz_cache import read_npz_params
 
     spec = nbody_dataset.get_spec("tiny")
     assert split_path(tmp_path, "tiny", "valid") == tmp_path / "nbody" / "tiny" / "valid.npz"
+    caplog.set_level("INFO", logger="egnn.data.nbody.dataset")
     ensure_dataset(tmp_path, "tiny")
+    first, done = caplog.messages
+    assert first == f"N-body dataset 'tiny' not cached (or stale) under {tmp_path}: generating it"
+    sizes = "{'train': 200, 'valid': 100, 'test': 100}"
+    assert re.fullmatch(rf"generated N-body dataset 'tiny' \({sizes}\) in \d+\.\d s", done)
+    assert float(done.split()[-2]) < 120  # the seconds of this generation, not a clock reading
     # One lock per dataset, beside its folder: generations of other datasets do not wait.
     assert sorted(p.name for p in (tmp_path / "nbody").iterdir()) == ["tiny", "tiny.lock"]
     stored = read_npz_params(split_path(tmp_path, "tiny", "test"), {"pos"}, "test")

@@ -4,6 +4,7 @@ import ast
 import csv
 import datetime
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -311,8 +312,12 @@ def test_cache_is_built_once_and_rebuilt_when_damaged_or_stale(
     orphan = path.parent / ".qm9.pt.abc.tmp"  # a killed writer's leftover
     path.parent.mkdir(parents=True)
     orphan.write_bytes(b"partial")
+    caplog.set_level("INFO", logger="egnn.data.qm9.dataset")
     data = load_qm9(tmp_path)
     assert len(builds) == 1 and not orphan.exists()
+    (built,) = [m for m in caplog.messages if m.startswith("built")]
+    assert re.fullmatch(rf"built the QM9 cache {re.escape(str(path))} in \d+\.\d s", built)
+    assert float(built.split()[-2]) < 60  # the seconds of this build, not a clock reading
     for key in ("index", "n_atoms", "z", "pos", "targets"):
         assert torch.equal(data[key], torch.from_numpy(sample[key])), key
     assert data["provenance"] == {
