@@ -159,6 +159,7 @@ def test_compiling_an_ensemble_compiles_each_member():
         ("1x0e + 1x1o", "6x0e + 2x1o + 2x2e"),
         ("3x0e + 2x1o + 2x2e", "2x0e + 3x1o + 1x2e"),
         ("2x0e + 3x1o", "2x1e + 3x2o + 1x0o"),  # odd and even outputs, and a block no path reaches
+        ("2x0e + 3x1o", "1x0o + 2x1e + 1x3o"),  # blocks after one that no path reaches
     ],
 )
 def test_two_stage_tensor_product_equals_e3nn(irreps_in, irreps_out):
@@ -386,6 +387,10 @@ def test_radial_tensor_product_parts():
     silu.load_state_dict(product.radial.state_dict())
     lengths = torch.linspace(0.1, 3.0, 7)[:, None]
     torch.testing.assert_close(product.radial(lengths), silu(lengths), rtol=0, atol=0)
+
+    # Only the radial MLP is saved: the weight order and path scales are rebuilt from the irreps.
+    assert set(product.state_dict()) == {name for name, _ in product.named_parameters()}
+    assert all(name.startswith("radial.") for name in product.state_dict())
 
     coupling = EdgeCoupling("2x0e + 1x1o", irreps_sh, "1x0e + 1x1o")
     assert any(name.startswith("cg_") for name, _ in coupling.named_buffers())
