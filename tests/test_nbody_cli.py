@@ -65,7 +65,7 @@ def test_help_names_every_option(capsys):
     assert stop.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "generate an N-body dataset into the cache and report the time" in out
-    assert "dataset preset" in out
+    assert "{large,small,tiny} dataset preset options:" in out
     assert "--data-dir DATA_DIR cache folder (default: data)" in out
     assert "--force regenerate even if cached" in out
 

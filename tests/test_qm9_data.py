@@ -158,6 +158,10 @@ def test_data_stats_from_the_training_split(qm9_data_dir):
     assert target.dtype == torch.float32 and pos.dtype == torch.float32
     features = node_features(torch.tensor([1, 6, 7, 8, 9], dtype=torch.int8))
     assert features.dtype == torch.float32
+    # Made on the device of the atomic numbers (a constant made on the CPU would meet a GPU
+    # batch; the meta device, which refuses CPU tensors alike, stands in for it here).
+    on_meta = node_features(torch.tensor([1, 6, 7, 8, 9], dtype=torch.int8, device="meta"))
+    assert on_meta.device.type == "meta" and on_meta.shape == features.shape
 
 
 def test_split_of_a_smaller_set_keeps_the_test_fraction():
@@ -274,7 +278,10 @@ def test_parser_refuses_disagreeing_atom_counts(qm9_sample_dir, tmp_path, column
             csv.writer(out).writerows([header, first, *rest])
             text = out.getvalue()
         (tmp_path / name).write_text(text)
-    with pytest.raises(ValueError, match="atom counts disagree between N_atoms, Elements"):
+    with pytest.raises(
+        ValueError,
+        match="^qm9pack CSV: atom counts disagree between N_atoms, Elements and XYZ_Ang$",
+    ):
         read_qm9(tmp_path)
 
 
