@@ -154,15 +154,16 @@ def test_compiling_an_ensemble_compiles_each_member():
 
 
 @pytest.mark.parametrize(
-    ("irreps_in", "irreps_out"),
+    ("irreps_in", "irreps_out", "sh_degree"),
     [
-        ("1x0e + 1x1o", "6x0e + 2x1o + 2x2e"),
-        ("3x0e + 2x1o + 2x2e", "2x0e + 3x1o + 1x2e"),
-        ("2x0e + 3x1o", "2x1e + 3x2o + 1x0o"),  # odd and even outputs, and a block no path reaches
-        ("2x0e + 3x1o", "1x0o + 2x1e + 1x3o"),  # blocks after one that no path reaches
+        ("1x0e + 1x1o", "6x0e + 2x1o + 2x2e", 2),
+        ("3x0e + 2x1o + 2x2e", "2x0e + 3x1o + 1x2e", 2),
+        ("2x0e + 3x1o", "2x1e + 3x2o + 1x0o", 2),  # odd and even outputs, a block no path reaches
+        ("2x0e + 3x1o", "1x0o + 2x1e + 1x3o", 2),  # blocks after one that no path reaches
+        ("1x0e + 1x1o", "2x0e + 1x1o", 0),  # scalar harmonics: one-element coupling tables
     ],
 )
-def test_two_stage_tensor_product_equals_e3nn(irreps_in, irreps_out):
+def test_two_stage_tensor_product_equals_e3nn(irreps_in, irreps_out, sh_degree):
     from e3nn import o3
 
     from egnn.nn.baselines.edge_tensor_product import EdgeCoupling, RadialTensorProduct
@@ -170,7 +171,7 @@ def test_two_stage_tensor_product_equals_e3nn(irreps_in, irreps_out):
     torch.manual_seed(0)
     torch.set_default_dtype(torch.float64)  # e3nn's constants are made in the default dtype
     try:
-        irreps_sh = o3.Irreps.spherical_harmonics(2)
+        irreps_sh = o3.Irreps.spherical_harmonics(sh_degree)
         e3nn_tp = o3.FullyConnectedTensorProduct(
             irreps_in, irreps_sh, irreps_out, shared_weights=False
         )
