@@ -87,6 +87,7 @@ def test_readme_markers(tmp_path):
         "<!-- nbody-ideas-table:start -->\n<!-- nbody-ideas-table:end -->\n"
         "<!-- nbody-data-efficiency-table:start -->\n<!-- nbody-data-efficiency-table:end -->\n"
         "<!-- qm9-table:start -->\n<!-- qm9-table:end -->\n"
+        "<!-- qm9-runs-table:start -->\n<!-- qm9-runs-table:end -->\n"
         "<!-- autoencoder-table:start -->\n<!-- autoencoder-table:end -->\n"
         "<!-- ae-sparsity-table:start -->\n<!-- ae-sparsity-table:end -->\n"
         "<!-- ae-embedding-table:start -->\n<!-- ae-embedding-table:end -->\n"
@@ -107,6 +108,7 @@ def test_tables_fill_markers_across_the_readme_and_the_notes(tmp_path):
     notes.mkdir()
     readme.write_text("<!-- summary-table:start -->\n<!-- summary-table:end -->\n")
     markers = ["nbody-table", "nbody-ideas-table", "nbody-data-efficiency-table", "qm9-table"]
+    markers += ["qm9-runs-table"]
     markers += ["autoencoder-table", "ae-sparsity-table", "ae-embedding-table"]
     (notes / "a.md").write_text("".join(f"<!-- {m}:start -->\n<!-- {m}:end -->\n" for m in markers))
     args = ["--results-dir", str(tmp_path / "none"), "--readme", str(readme), "--notes", str(notes)]
@@ -860,6 +862,56 @@ def test_qm9_table_shows_the_budget_runs_and_what_they_cost(tmp_path):
     )
     assert "| 29.0 |" in rows["homo"]  # the paper's MAE beside ours
     assert rows["mu"].endswith("| not run yet | not run yet | — |")
+
+
+def test_qm9_runs_table_reads_each_runs_curve(tmp_path):
+    """A row per target with a record, in the paper's order: the validation MAE at the first, best
+    and last checks of the curve kept beside the record, whether the last check still improved,
+    the cost, what ran beside, and a link to the plot from the page's folder."""
+    from egnn.reporting.tables import QM9_CPU_BUDGET, qm9_runs_table
+
+    folder = tmp_path / "results" / QM9_CPU_BUDGET
+    folder.mkdir(parents=True)
+    curves = {
+        # two checks an epoch (placed by step), and one an epoch (placed by epoch)
+        "homo": "0,520,,0,313.7,313.7\n0,1041,,0,121.1,121.1\n0,1041,0.5,,,\n1,1562,,0,124.7,121.1\n",
+        "mu": "0,520,,0,0.71,0.71\n1,1041,,1,0.25,0.25\n",
+    }
+    for target, minutes in (("mu", 88), ("homo", 107), ("alpha", 75)):
+        record = {
+            "experiment": QM9_CPU_BUDGET,
+            "command": f"train.py experiment=qm9_cpu_1h data.target={target}",
+            "git_commit": "0" * 40,
+            "machine": "2 cores, no GPU",
+            "model": "egnn",
+            "target": target,
+            "seed": 0,
+            "test/mae": {"homo": 120.14, "mu": 0.2454, "alpha": 0.9047}[target],
+            "epochs": 4,
+            "train_time_s": minutes * 60.0,
+            "train_cpu_s": 3720.0 if target != "alpha" else None,
+            "load_average_1min_median": 2.96,
+            "beside": "one other QM9 training" if target == "homo" else None,
+        }
+        (folder / f"egnn-{target}-seed0.json").write_text(json.dumps(sealed(record)))
+        if target in curves:
+            (folder / f"egnn-{target}-seed0.csv").write_text(
+                "epoch,step,train/loss,val/best_epoch,val/mae,val/mae_best\n" + curves[target]
+            )
+    (folder / "egnn-mu-seed0.png").write_bytes(b"png")
+    rows = qm9_runs_table(tmp_path / "results", links_from=tmp_path / "report" / "notes")
+    rows = rows.splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == ["| alpha", "| homo", "| mu"]  # paper order
+    alpha, homo, mu = rows
+    assert homo == (
+        "| homo | 120.1 meV | 313.7 -> 121.1 (step 1,041) -> 124.7 | no | 62 | 107 | 3.0 "
+        "| one other QM9 training | — |"
+    )
+    assert mu == (
+        "| mu | 0.2454 D | 0.71 -> 0.25 (epoch 1) -> 0.25 | yes | 62 | 88 | 3.0 | — "
+        "| [png](../../results/qm9_cpu_1h/egnn-mu-seed0.png) |"
+    )
+    assert alpha == "| alpha | 0.9047 bohr^3 | no curve kept | — | — | 75 | 3.0 | — | — |"
 
 
 def test_summary_gives_the_qm9_targets_of_a_budget_one_row(tmp_path):

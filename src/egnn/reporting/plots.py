@@ -13,8 +13,10 @@ have integer ticks, and legends sit outside the axes.
 from __future__ import annotations
 
 import argparse
+import csv
 import statistics
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from egnn.extras import require_extra
@@ -219,13 +221,20 @@ def plot_autoencoder_sweeps(results_dir: Path, out_dir: Path) -> list[Path]:
     return written
 
 
-def plot_learning_curve(
-    csv_path: Path, out: Path, title: str, reference: float | None = None
-) -> Path:
-    """Training loss and validation metric per epoch from a run's ``csv/metrics.csv``."""
-    import csv
+@dataclass(frozen=True)
+class LearningCurve:
+    """The curves of one run's ``metrics.csv``: ``train`` and ``val`` are ``(x, value)`` points,
+    x the epoch, or the step when a run validates several times an epoch (``x_key``)."""
 
-    plt = pyplot()
+    x_key: str
+    val_key: str | None
+    train: list[tuple[int, float]]
+    val: list[tuple[int, float]]
+
+
+def read_learning_curve(csv_path: Path) -> LearningCurve:
+    """Training loss and validation metric (the first ``val/`` column that is not a best-so-far
+    one) of a run's ``csv/metrics.csv`` or a record's ``<name>.csv``."""
     with Path(csv_path).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     val_key = next(
@@ -244,6 +253,16 @@ def plot_learning_curve(
     )
     train = [(int(float(r[x_key])), float(r["train/loss"])) for r in rows if r.get("train/loss")]
     val = [(int(float(r[x_key])), float(r[val_key])) for r in val_rows]
+    return LearningCurve(x_key, val_key, train, val)
+
+
+def plot_learning_curve(
+    csv_path: Path, out: Path, title: str, reference: float | None = None
+) -> Path:
+    """Training loss and validation metric per epoch (or step) from a run's ``csv/metrics.csv``."""
+    plt = pyplot()
+    curve = read_learning_curve(csv_path)
+    x_key, val_key, train, val = curve.x_key, curve.val_key, curve.train, curve.val
     x_label = "training step" if x_key == "step" else "epoch"
     fig, (ax_train, ax_val) = plt.subplots(1, 2, figsize=(8, 3.2))
     if train:

@@ -5,7 +5,7 @@ over seeds).
 of these pages holds them, the text between the markers ``<!-- summary-table:start -->`` /
 ``<!-- summary-table:end -->``, ``<!-- nbody-table:... -->``, ``<!-- nbody-ideas-table:... -->``,
 ``<!-- nbody-data-efficiency-table:... -->``,
-``<!-- qm9-table:... -->``
+``<!-- qm9-table:... -->``, ``<!-- qm9-runs-table:... -->``,
 ``<!-- autoencoder-table:... -->``, ``<!-- ae-sparsity-table:... -->``,
 ``<!-- ae-embedding-table:... -->`` and ``<!-- benchmark-table:... -->``.
 """
@@ -22,9 +22,21 @@ from pathlib import Path
 
 from egnn.atomic import atomic_write_text
 from egnn.errors import ConfigError
-from egnn.records import bce_input_of, decoder_fixed, load_records, test_ensemble_of
+from egnn.records import (
+    bce_input_of,
+    decoder_fixed,
+    load_records,
+    read_record,
+    test_ensemble_of,
+)
 from egnn.reporting import paper
-from egnn.reporting.plots import SWEEP_BUDGET, SWEEP_MISSING, sweep_label, sweep_points
+from egnn.reporting.plots import (
+    SWEEP_BUDGET,
+    SWEEP_MISSING,
+    read_learning_curve,
+    sweep_label,
+    sweep_points,
+)
 
 
 def mean_std(values: list[float], fmt: str) -> str:
@@ -275,6 +287,47 @@ def qm9_table(results_dir: Path) -> str:
             f"{mean_std([r['test/mae'] for r in full_runs], '.4g') if full_runs else 'not run yet'} | "
             f"{mean_std([r['test/mae'] for r in cpu_runs], '.4g') if cpu_runs else 'not run yet'} "
             f"| {_qm9_budget_used(cpu_runs[0]) if cpu_runs else '—'} |"
+        )
+    return "\n".join(lines)
+
+
+def qm9_runs_table(results_dir: Path, links_from: Path | None = None) -> str:
+    """Markdown table of how each one-CPU-hour QM9 run went, from its record and the learning
+    curve kept beside it (``<name>.csv``): the validation MAE at the first, best and last checks,
+    whether the last check still improved on the one before, the CPU and wall time, the load and
+    what ran beside it."""
+    lines = [
+        "| Target | Test MAE | Validation MAE: first check -> best (when) -> last | "
+        "Last check lower than the one before | CPU min | Wall min | Load | Ran beside | Curve |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    folder = Path(results_dir) / QM9_CPU_BUDGET
+    by_target = {}
+    for path in sorted(folder.glob("*.json")):
+        record = read_record(path)
+        by_target.setdefault(record.get("target"), (path, record))
+    for target in paper.QM9_UNITS:
+        if target not in by_target:
+            continue
+        path, record = by_target[target]
+        curve_csv, curve_png = path.with_suffix(".csv"), path.with_suffix(".png")
+        curve = read_learning_curve(curve_csv) if curve_csv.is_file() else None
+        val = curve.val if curve else []
+        if val:
+            best_x, best = min(val, key=lambda point: point[1])
+            best_at = f"{curve.x_key} {best_x:,}"
+            checks = f"{val[0][1]:.4g} -> {best:.4g} ({best_at}) -> {val[-1][1]:.4g}"
+            falling = "—" if len(val) < 2 else ("yes" if val[-1][1] < val[-2][1] else "no")
+        else:
+            checks, falling = "no curve kept", "—"
+        load = record.get("load_average_1min_median")
+        cpu_s = record.get("train_cpu_s")
+        link = f"[png]({relative_link(curve_png, links_from)})" if curve_png.is_file() else "—"
+        lines.append(
+            f"| {target} | {record['test/mae']:.4g} {paper.QM9_UNITS[target]} | {checks} | "
+            f"{falling} | {f'{cpu_s / 60:.0f}' if cpu_s is not None else '—'} | "
+            f"{record['train_time_s'] / 60:.0f} | {f'{load:.1f}' if load is not None else '—'} | "
+            f"{record.get('beside') or '—'} | {link} |"
         )
     return "\n".join(lines)
 
@@ -703,6 +756,7 @@ def main(argv: list[str] | None = None) -> None:
         "nbody-ideas-table": lambda page_dir: nbody_ideas_table(results),
         "nbody-data-efficiency-table": lambda page_dir: data_efficiency_table(results),
         "qm9-table": lambda page_dir: qm9_table(results),
+        "qm9-runs-table": lambda page_dir: qm9_runs_table(results, links_from=page_dir),
         "autoencoder-table": lambda page_dir: autoencoder_table(results),
         "ae-sparsity-table": lambda page_dir: sparsity_table(results),
         "ae-embedding-table": lambda page_dir: embedding_table(results),
