@@ -722,7 +722,7 @@ def test_time_to_accuracy(tmp_path):
     lines = "\n".join(time_to_accuracy_lines(out, step_at_peak_s=0.01, peak_threads=2))
     assert lines.endswith("| — (the peak is for 2 thread(s)) |")
     # The summary names its machine; the benchmark table gives the floor only for that CPU.
-    from egnn.reporting.tables import _same_cpu
+    from egnn.reporting.tables.benchmark import _same_cpu
     from egnn.run.provenance import cpu_model
 
     summary = json.loads(out.read_text())
@@ -805,11 +805,11 @@ def test_nbody_plus_rows_sit_beside_the_paper_recipe(tmp_path):
 
 
 def test_autoencoder_wall_times_are_a_range_across_runs():
-    from egnn.reporting.tables import _minutes_range
+    from egnn.reporting.tables.cells import minutes_range
 
-    assert _minutes_range([]) == "—"
-    assert _minutes_range([31.2]) == "31 min"
-    assert _minutes_range([176.0, 30.4, 31.0]) == "30-176 min"
+    assert minutes_range([]) == "—"
+    assert minutes_range([31.2]) == "31 min"
+    assert minutes_range([176.0, 30.4, 31.0]) == "30-176 min"
 
 
 def test_sweep_cells_keep_the_digits_of_near_perfect_runs():
