@@ -865,53 +865,69 @@ def test_qm9_table_shows_the_budget_runs_and_what_they_cost(tmp_path):
 
 
 def test_qm9_runs_table_reads_each_runs_curve(tmp_path):
-    """A row per target with a record, in the paper's order: the validation MAE at the first, best
-    and last checks of the curve kept beside the record, whether the last check still improved,
-    the cost, what ran beside, and a link to the plot from the page's folder."""
+    """A row per record, targets in the paper's order then seeds: the validation MAE at the first,
+    best and last checks of the curve kept beside the record, whether the last check still
+    improved on the one before (not on the best), the cost, what ran beside, and a link to the
+    plot from the page's folder; what a record or curve lacks shows as a dash."""
     from egnn.reporting.tables import QM9_CPU_BUDGET, qm9_runs_table
 
     folder = tmp_path / "results" / QM9_CPU_BUDGET
     folder.mkdir(parents=True)
-    curves = {
-        # two checks an epoch (placed by step), and one an epoch (placed by epoch)
-        "homo": "0,520,,0,313.7,313.7\n0,1041,,0,121.1,121.1\n0,1041,0.5,,,\n1,1562,,0,124.7,121.1\n",
-        "mu": "0,520,,0,0.71,0.71\n1,1041,,1,0.25,0.25\n",
+    header = "epoch,step,train/loss,val/best_epoch,val/mae,val/mae_best\n"
+    curves = {  # two checks an epoch (placed by step), one an epoch (placed by epoch)
+        "homo-seed0": "0,520,,0,313.7,313.7\n0,1041,,0,121.1,121.1\n0,1041,0.5,,,\n"
+        "1,1562,,0,124.7,121.1\n",
+        "mu-seed0": "0,520,,0,0.71,0.71\n1,1041,,1,0.25,0.25\n",
+        # the last check beats the one before it but not the best
+        "mu-seed1": "0,1,,0,10,10\n1,2,,1,5,5\n2,3,,1,8,5\n3,4,,1,7,5\n",
+        "Cv-seed0": "0,1,,0,2.5,2.5\n",  # one check
+        "alpha-seed0": "0,1,0.9,,,\n",  # no validation row
     }
-    for target, minutes in (("mu", 88), ("homo", 107), ("alpha", 75)):
+    for name, mae, minutes in (
+        ("Cv-seed0", 0.5, 70),
+        ("mu-seed1", 0.3, 90),
+        ("mu-seed0", 0.2454, 88),
+        ("homo-seed0", 120.14, 107),
+        ("alpha-seed0", 0.9047, 75),
+        ("gap-seed0", 195.7, 81),
+    ):
+        target, seed = name.split("-seed")
         record = {
             "experiment": QM9_CPU_BUDGET,
-            "command": f"train.py experiment=qm9_cpu_1h data.target={target}",
+            "command": f"train.py experiment=qm9_cpu_1h data.target={target} seed={seed}",
             "git_commit": "0" * 40,
             "machine": "2 cores, no GPU",
             "model": "egnn",
             "target": target,
-            "seed": 0,
-            "test/mae": {"homo": 120.14, "mu": 0.2454, "alpha": 0.9047}[target],
+            "seed": int(seed),
+            "test/mae": mae,
             "epochs": 4,
             "train_time_s": minutes * 60.0,
-            "train_cpu_s": 3720.0 if target != "alpha" else None,
+            "train_cpu_s": 3720.0,
             "load_average_1min_median": 2.96,
             "beside": "one other QM9 training" if target == "homo" else None,
         }
-        (folder / f"egnn-{target}-seed0.json").write_text(json.dumps(sealed(record)))
-        if target in curves:
-            (folder / f"egnn-{target}-seed0.csv").write_text(
-                "epoch,step,train/loss,val/best_epoch,val/mae,val/mae_best\n" + curves[target]
-            )
+        if target == "gap":
+            del record["train_cpu_s"], record["load_average_1min_median"]
+        (folder / f"egnn-{name}.json").write_text(json.dumps(sealed(record)))
+        if name in curves:
+            (folder / f"egnn-{name}.csv").write_text(header + curves[name])
     (folder / "egnn-mu-seed0.png").write_bytes(b"png")
-    rows = qm9_runs_table(tmp_path / "results", links_from=tmp_path / "report" / "notes")
-    rows = rows.splitlines()[2:]
-    assert [row.split(" | ")[0] for row in rows] == ["| alpha", "| homo", "| mu"]  # paper order
-    alpha, homo, mu = rows
-    assert homo == (
-        "| homo | 120.1 meV | 313.7 -> 121.1 (step 1,041) -> 124.7 | no | 62 | 107 | 3.0 "
+    table = qm9_runs_table(tmp_path / "results", links_from=tmp_path / "report" / "notes")
+    rows = {" ".join(row.split(" | ")[:2]).strip("| "): row for row in table.splitlines()[2:]}
+    assert list(rows) == ["alpha 0", "gap 0", "homo 0", "mu 0", "mu 1", "Cv 0"]  # paper order
+    assert rows["homo 0"] == (
+        "| homo | 0 | 120.1 meV | 313.7 -> 121.1 (step 1,041) -> 124.7 | no | 62 | 107 | 3.0 "
         "| one other QM9 training | — |"
     )
-    assert mu == (
-        "| mu | 0.2454 D | 0.71 -> 0.25 (epoch 1) -> 0.25 | yes | 62 | 88 | 3.0 | — "
+    assert rows["mu 0"] == (
+        "| mu | 0 | 0.2454 D | 0.71 -> 0.25 (epoch 1) -> 0.25 | yes | 62 | 88 | 3.0 | — "
         "| [png](../../results/qm9_cpu_1h/egnn-mu-seed0.png) |"
     )
-    assert alpha == "| alpha | 0.9047 bohr^3 | no curve kept | — | — | 75 | 3.0 | — | — |"
+    assert rows["mu 1"].startswith("| mu | 1 | 0.3 D | 10 -> 5 (epoch 1) -> 7 | yes | 62 | 90 |")
+    assert rows["Cv 0"].startswith("| Cv | 0 | 0.5 cal/mol K | 2.5 -> 2.5 (epoch 0) -> 2.5 | — |")
+    assert rows["alpha 0"].startswith("| alpha | 0 | 0.9047 bohr^3 | no validation rows | — |")
+    assert rows["gap 0"] == "| gap | 0 | 195.7 meV | no curve kept | — | — | 81 | — | — | — |"
 
 
 def test_summary_gives_the_qm9_targets_of_a_budget_one_row(tmp_path):

@@ -1,5 +1,5 @@
 """README and notes tables generated from ``results/``: paper numbers beside ours (mean ± std
-over seeds).
+over seeds), how our runs went, and the benchmarks.
 
 ``python -m egnn.reporting.tables --readme README.md --notes report/notes`` (or ``egnn-tables``)
 rewrites, in whichever of these pages holds them, the text between the markers

@@ -19,8 +19,8 @@ def mean_std(values: list[float], fmt: str) -> str:
 
 
 def minutes_range(minutes: list[float]) -> str:
-    """``"31 min"`` for one run, ``"30-176 min"`` for several: wall times of runs on a machine whose
-    speed changed between sessions, where a mean and spread would mislead."""
+    """``"30-176 min"``, or ``"31 min"`` when all round to the same minute: wall times of runs on a
+    machine whose speed changed between sessions, where a mean and spread would mislead."""
     if not minutes:
         return "—"
     low, high = round(min(minutes)), round(max(minutes))

@@ -38,44 +38,52 @@ def qm9_table(results_dir: Path) -> str:
 
 
 def qm9_runs_table(results_dir: Path, links_from: Path | None = None) -> str:
-    """Markdown table of how each one-CPU-hour QM9 run went, from its record and the learning
-    curve kept beside it (``<name>.csv``): the validation MAE at the first, best and last checks,
-    whether the last check still improved on the one before, the CPU and wall time, the load and
-    what ran beside it."""
+    """Markdown table of how each one-CPU-hour QM9 run went, a row per record (targets in the
+    paper's order, then seeds), from the record and the learning curve kept beside it
+    (``<name>.csv``): the validation MAE at the first, best and last checks, whether the last check
+    still improved on the one before, the CPU and wall time, the load and what ran beside it."""
     lines = [
-        "| Target | Test MAE | Validation MAE: first check -> best (when) -> last | "
+        "| Target | Seed | Test MAE | Validation MAE: first check -> best (when) -> last | "
         "Last check lower than the one before | CPU min | Wall min | Load | Ran beside | Curve |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    folder = Path(results_dir) / QM9_CPU_BUDGET
-    by_target = {}
-    for path in sorted(folder.glob("*.json")):
-        record = read_record(path)
-        by_target.setdefault(record.get("target"), (path, record))
-    for target in paper.QM9_UNITS:
-        if target not in by_target:
-            continue
-        path, record = by_target[target]
-        curve_csv, curve_png = path.with_suffix(".csv"), path.with_suffix(".png")
-        curve = read_learning_curve(curve_csv) if curve_csv.is_file() else None
-        val = curve.val if curve else []
-        if val:
-            best_x, best = min(val, key=lambda point: point[1])
-            best_at = f"{curve.x_key} {best_x:,}"
-            checks = f"{val[0][1]:.4g} -> {best:.4g} ({best_at}) -> {val[-1][1]:.4g}"
-            falling = "—" if len(val) < 2 else ("yes" if val[-1][1] < val[-2][1] else "no")
-        else:
-            checks, falling = "no curve kept", "—"
-        load = record.get("load_average_1min_median")
-        cpu_s = record.get("train_cpu_s")
-        link = f"[png]({relative_link(curve_png, links_from)})" if curve_png.is_file() else "—"
-        lines.append(
-            f"| {target} | {record['test/mae']:.4g} {paper.QM9_UNITS[target]} | {checks} | "
-            f"{falling} | {f'{cpu_s / 60:.0f}' if cpu_s is not None else '—'} | "
-            f"{record['train_time_s'] / 60:.0f} | {f'{load:.1f}' if load is not None else '—'} | "
-            f"{record.get('beside') or '—'} | {link} |"
-        )
+    order = {target: i for i, target in enumerate(paper.QM9_UNITS)}
+    runs = [
+        (path, read_record(path)) for path in (Path(results_dir) / QM9_CPU_BUDGET).glob("*.json")
+    ]
+    runs = [(path, record) for path, record in runs if record.get("target") in order]
+    runs.sort(key=lambda run: (order[run[1]["target"]], run[1].get("seed", 0), run[0].name))
+    for path, record in runs:
+        lines.append(_qm9_run_row(path, record, links_from))
     return "\n".join(lines)
+
+
+def _qm9_run_row(path: Path, record: dict, links_from: Path | None) -> str:
+    """One row of :func:`qm9_runs_table`: the record at ``path`` and the curve beside it."""
+
+    def number(value: float | None, fmt: str) -> str:
+        return "—" if value is None else format(value, fmt)
+
+    curve_csv, curve_png = path.with_suffix(".csv"), path.with_suffix(".png")
+    curve = read_learning_curve(curve_csv) if curve_csv.is_file() else None
+    val = curve.val if curve else []
+    if val:
+        best_x, best = min(val, key=lambda point: point[1])
+        checks = f"{val[0][1]:.4g} -> {best:.4g} ({curve.x_key} {best_x:,}) -> {val[-1][1]:.4g}"
+        falling = "—" if len(val) < 2 else ("yes" if val[-1][1] < val[-2][1] else "no")
+    else:
+        checks = "no validation rows" if curve_csv.is_file() else "no curve kept"
+        falling = "—"
+    target, cpu_s, wall_s = record["target"], record.get("train_cpu_s"), record.get("train_time_s")
+    link = f"[png]({relative_link(curve_png, links_from)})" if curve_png.is_file() else "—"
+    return (
+        f"| {target} | {record.get('seed', '—')} "
+        f"| {number(record.get('test/mae'), '.4g')} {paper.QM9_UNITS[target]} | {checks} "
+        f"| {falling} | {number(cpu_s and cpu_s / 60, '.0f')} "
+        f"| {number(wall_s and wall_s / 60, '.0f')} "
+        f"| {number(record.get('load_average_1min_median'), '.1f')} "
+        f"| {record.get('beside') or '—'} | {link} |"
+    )
 
 
 def _qm9_budget_used(record: dict) -> str:
