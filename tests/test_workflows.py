@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -81,9 +82,31 @@ def test_progress_line_per_validation_without_terminal(make_cfg, caplog):
         train(cfg)
     lines = [r.getMessage() for r in caplog.records if r.name == "egnn.run.callbacks"]
     assert len(lines) == 2, lines
-    assert lines[1].startswith("epoch 2/2  train/loss ")
-    for part in ("val/mse ", "best ", "(epoch ", "elapsed ", "left <= "):
+    assert re.match(r"epoch 2/2  step (\d+)/\1  train/loss ", lines[1]), lines[1]
+    for part in ("val/mse ", "best ", "(epoch ", "elapsed ", "left <= 0:00:00"):
         assert part in lines[1], lines[1]
+
+
+def test_progress_line_paces_the_time_left_by_steps():
+    """A run that validates twice an epoch: after the first half-epoch, three and a half epochs
+    are left, not three (the pace is that of the steps taken since this process started)."""
+    from types import SimpleNamespace
+
+    from egnn.run.callbacks import ProgressLine
+
+    line = ProgressLine()
+    trainer = SimpleNamespace(
+        global_step=100, current_epoch=0, max_epochs=4, estimated_stepping_batches=800, callbacks=[]
+    )
+    line.on_train_start(trainer, None)  # resumed at step 100
+    trainer.global_step = 200  # half of the second epoch
+    assert line.time_left(trainer, elapsed=50.0) == pytest.approx(300.0)
+    trainer.global_step = 800
+    assert line.time_left(trainer, elapsed=350.0) == 0.0
+    line.on_train_start(
+        SimpleNamespace(global_step=0, estimated_stepping_batches=float("inf")), None
+    )
+    assert line.time_left(trainer, elapsed=1.0) is None  # no step count and no time budget
 
 
 def test_optuna_objective_is_a_float_or_one_line(make_cfg, monkeypatch):
@@ -134,7 +157,7 @@ def test_baseline_multirun_one_wandb_run_per_job_and_a_summary(tmp_path, nbody_d
     assert result.returncode == 0, result.stderr[-3000:]
     output = result.stdout + result.stderr
     assert "\x1b" not in output
-    assert output.count("epoch 1/1  train/loss") == 3
+    assert len(re.findall(r"epoch 1/1  step (\d+)/\1  train/loss", output)) == 3
     (sweep,) = tmp_path.glob("nbody/multirun_*")
     runs = sorted(sweep.glob("*/wandb/offline-run-*"))
     assert len(runs) == 3, runs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import statistics
 import time
@@ -135,17 +136,22 @@ def _clock(seconds: float) -> str:
 
 class ProgressLine(pl.Callback):
     """One plain log line per validation, for logs written to files or pipes (where a progress
-    bar is noise): epoch, mean training loss of the epoch, the validation metric, the best so far
-    and its epoch, elapsed time and an upper bound of the time left (``max_epochs`` at the current
-    pace, or the time budget, whichever ends first; early stopping may end sooner)."""
+    bar is noise): epoch and optimizer step, mean training loss of the epoch so far, the
+    validation metric, the best so far and its epoch, elapsed time and an upper bound of the time
+    left (the steps still to take at the pace of those taken since this process started, or the
+    time budget, whichever ends first; early stopping may end sooner). Steps, not epochs, set the
+    pace, so that runs validating several times an epoch (``trainer.val_check_interval`` < 1)
+    get the same estimate."""
 
     def __init__(self, monitor: str = "val/loss") -> None:
         self.monitor = monitor
         self.start: float | None = None
-        self.first_epoch = 0
+        self.first_step = 0
+        self.total_steps = math.inf
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.start, self.first_epoch = time.perf_counter(), trainer.current_epoch
+        self.start, self.first_step = time.perf_counter(), trainer.global_step
+        self.total_steps = trainer.estimated_stepping_batches
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or self.start is None or not trainer.is_global_zero:
@@ -153,6 +159,10 @@ class ProgressLine(pl.Callback):
         epoch = trainer.current_epoch
         elapsed = time.perf_counter() - self.start
         parts = [f"epoch {epoch + 1}" + (f"/{trainer.max_epochs}" if trainer.max_epochs else "")]
+        steps = f"step {trainer.global_step:,}"
+        parts.append(
+            steps + (f"/{int(self.total_steps):,}" if math.isfinite(self.total_steps) else "")
+        )
         samples = getattr(pl_module, "train_samples", 0)
         if samples:
             parts.append(f"train/loss {float(pl_module.train_loss_sum) / samples:.5g}")
@@ -169,10 +179,11 @@ class ProgressLine(pl.Callback):
         log.info("  ".join(parts))
 
     def time_left(self, trainer: pl.Trainer, elapsed: float) -> float | None:
-        done = trainer.current_epoch + 1 - self.first_epoch
+        """Seconds left at most (None when neither a step count nor a time budget bounds them)."""
+        done = trainer.global_step - self.first_step
         bounds = []
-        if trainer.max_epochs is not None and trainer.max_epochs > 0 and done > 0:
-            bounds.append(elapsed / done * max(trainer.max_epochs - trainer.current_epoch - 1, 0))
+        if math.isfinite(self.total_steps) and done > 0:
+            bounds.append(elapsed / done * max(self.total_steps - trainer.global_step, 0))
         for timer in (c for c in trainer.callbacks if isinstance(c, Timer)):
             remaining = timer.time_remaining("train")
             if remaining is not None:
