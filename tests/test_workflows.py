@@ -21,7 +21,7 @@ from hydra.core.global_hydra import GlobalHydra
 from egnn.errors import ConfigError
 from egnn.nn import NBODY_MODELS, build_nbody_model, fully_connected_edges
 from egnn.records.naming import record_name
-from egnn.reporting.sweep_summary import summarise, write_summary
+from egnn.reporting.sweep_summary import paper_value, summarise, write_summary
 from egnn.run.csv_history import read_rows
 from egnn.run.train import CONFIG_DIR, sweep_objective, train
 from tests.conftest import PACKAGE_DIR, compose_config
@@ -243,6 +243,25 @@ def test_sweep_summary_mean_std_over_seeds_per_setting(tmp_path):
         [sys.executable, "-m", "egnn.reporting.sweep_summary", str(sweep)], check=True, env=ENV
     )
     assert (sweep / "summary.md").read_text() == table
+
+
+def test_sweep_summary_of_qm9_targets_gives_each_targets_paper_mae(tmp_path):
+    """A sweep over QM9 targets at a CPU budget: the paper's MAE of each target beside ours; a
+    metric the paper does not report, and an experiment that is not QM9, get none."""
+    sweep = tmp_path / "multirun_q"
+    for job, (target, mae) in enumerate((("homo", 120.1), ("Cv", 0.5))):
+        (sweep / str(job) / ".hydra").mkdir(parents=True)
+        (sweep / str(job) / ".hydra" / "overrides.yaml").write_text(
+            f"- experiment=qm9_cpu_1h\n- data.target={target}\n"
+        )
+        metrics = {"experiment": "qm9_cpu_1h", "model": "egnn", "target": target}
+        (sweep / str(job) / "metrics.json").write_text(
+            json.dumps({**metrics, "test/mae": mae, "val/mae_best": mae})
+        )
+    homo, cv = summarise([sweep])["rows"]
+    assert homo["setting"] == "data.target=homo" and homo["paper"] == {"test/mae": 29.0}
+    assert cv["setting"] == "data.target=Cv" and cv["paper"] == {"test/mae": 0.031}
+    assert paper_value({"experiment": "nbody", "target": "homo"}, "test/mae") is None
 
 
 # --- Resume keeps provenance -----------------------------------------------------------------
