@@ -74,7 +74,7 @@ def test_sweep_and_logger_choices_are_checked_before_hydra(without, monkeypatch,
     check_extras(["experiment=nbody", "launcher=local", "logger=csv"])  # nothing missing
     monkeypatch.setattr(sys, "argv", ["egnn-train", "-m", "hparams_search=nbody_optuna"])
     with pytest.raises(SystemExit) as exit_info:
-        run_main(lambda: pytest.fail("Hydra must not start"))
+        run_main(lambda: pytest.fail("Hydra must not start"), "train.yaml")
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         "configuration error: hparams_search=nbody_optuna needs the sweep extra:"

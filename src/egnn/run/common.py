@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 import egnn
 from egnn.errors import ConfigError
 from egnn.extras import require_extra
+from egnn.run.override_check import override_error
 from egnn.run.provenance import machine
 from egnn.run.timing import forward_time
 from egnn.tasks.numerics import NonFiniteLossError
@@ -145,10 +146,16 @@ def config_error_exit():
         raise SystemExit(2) from None
 
 
-def run_main(hydra_main) -> None:
-    """Run a ``hydra.main`` function after :func:`check_extras`; a missing extra exits with code 2."""
+def run_main(hydra_main, config_name: str) -> None:
+    """Run a ``hydra.main`` function of ``config_name`` after :func:`check_extras` and
+    :func:`~egnn.run.override_check.override_error`: a missing extra, an unknown key or option
+    exits with code 2 and one line."""
     try:
         check_extras(sys.argv[1:])
+        if os.environ.get("HYDRA_FULL_ERROR") != "1":  # else Hydra reports it, in full
+            error = override_error(sys.argv[1:], str(CONFIG_DIR), config_name)
+            if error is not None:
+                raise error
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -158,7 +158,7 @@ def hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     """The ``egnn-eval`` console script."""
-    run_main(hydra_main)
+    run_main(hydra_main, "eval.yaml")
 
 
 if __name__ == "__main__":

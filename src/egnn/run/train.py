@@ -381,7 +381,7 @@ def hydra_main(cfg: DictConfig) -> float | None:
 
 def main() -> None:
     """The ``egnn-train`` console script."""
-    run_main(hydra_main)
+    run_main(hydra_main, "train.yaml")
 
 
 if __name__ == "__main__":
