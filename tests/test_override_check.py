@@ -50,10 +50,12 @@ def test_a_sweep_is_checked_at_its_first_value():
             "trainer.max_epoch=5",
         ),  # Hydra's own setup
         ("--cfg",),  # not a command line Hydra accepts: Hydra's usage message
+        ("--version",),
     ],
 )
-def test_what_composes_or_only_hydra_can_judge_passes(argv):
+def test_what_composes_or_only_hydra_can_judge_passes(argv, capsys):
     assert _error(*argv) is None
+    assert capsys.readouterr() == ("", "")  # Hydra prints its usage itself, once
 
 
 def test_an_option_from_the_users_search_path_is_allowed(tmp_path):

@@ -11,6 +11,9 @@ is left to Hydra.
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 from hydra import compose, initialize_config_dir
 from hydra._internal.utils import get_args_parser
 from hydra.core.global_hydra import GlobalHydra
@@ -23,9 +26,10 @@ from egnn.errors import ConfigError
 def override_error(argv: list[str], config_dir: str, config_name: str) -> ConfigError | None:
     """The error of the overrides in ``argv`` (a command line without the program name) against
     ``config_name`` in ``config_dir``, or None when they compose or cannot be checked here."""
-    try:
-        args = get_args_parser().parse_args(argv)
-    except SystemExit:  # not a command line Hydra accepts: Hydra says so itself
+    try:  # Hydra's own parser, silenced: Hydra prints its usage or version itself
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            args = get_args_parser().parse_args(argv)
+    except SystemExit:  # not a command line Hydra accepts (or --version)
         return None
     own_setup = (args.config_dir, args.config_name, args.config_path, args.experimental_rerun)
     if any(value is not None for value in own_setup) or args.info or args.help or args.hydra_help:
